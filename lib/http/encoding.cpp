@@ -1,0 +1,147 @@
+#include <fedora/http/encoding.hpp>
+
+#include <boost/url/encode.hpp>
+#include <boost/url/grammar/lut_chars.hpp>
+#include <boost/url/pct_string_view.hpp>
+#include <boost/url/rfc/pchars.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
+
+namespace fedora::http {
+namespace urls = boost::urls;
+
+namespace {
+
+// Characters that stay literal in a form field: what python's urlencode (quote_plus) keeps.
+constexpr urls::grammar::lut_chars form_safe_chars = urls::unreserved_chars;
+
+// Inside a path segment only unreserved characters stay literal: no '/', ';', '=', ':'
+// or '@' either, so a value can never add a segment or look like a parameter.
+constexpr urls::grammar::lut_chars segment_safe_chars = urls::unreserved_chars;
+
+void append_encoded(std::string& out, std::string_view text, bool space_as_plus)
+{
+    urls::encoding_opts opt;
+    opt.space_as_plus = space_as_plus;
+    const std::size_t n = urls::encoded_size(text, form_safe_chars, opt);
+    const std::size_t old = out.size();
+    out.resize(old + n);
+    urls::encode(out.data() + old, n, text, form_safe_chars, opt);
+}
+
+std::string decode_component(std::string_view text, bool space_as_plus)
+{
+    auto pct = urls::make_pct_string_view(text);
+    if (!pct) {
+        std::string literal(text);
+        if (space_as_plus)
+            for (auto& c : literal)
+                if (c == '+')
+                    c = ' ';
+        return literal;
+    }
+    urls::encoding_opts opt;
+    opt.space_as_plus = space_as_plus;
+    return pct->decode(opt);
+}
+
+} // namespace
+
+form& form::add(std::string_view key, std::string_view value)
+{
+    fields_.emplace_back(std::string(key), std::string(value));
+    return *this;
+}
+
+std::string form::encode() const
+{
+    std::string out;
+    std::size_t estimate = 0;
+    for (const auto& [k, v] : fields_)
+        estimate += k.size() + v.size() + 2;
+    out.reserve(estimate + estimate / 4);
+    for (const auto& [k, v] : fields_) {
+        if (!out.empty())
+            out.push_back('&');
+        append_encoded(out, k, true);
+        out.push_back('=');
+        append_encoded(out, v, true);
+    }
+    return out;
+}
+
+form form::decode(std::string_view text)
+{
+    form f;
+    while (!text.empty()) {
+        auto amp = text.find('&');
+        std::string_view pair = text.substr(0, amp);
+        text = amp == std::string_view::npos ? std::string_view{} : text.substr(amp + 1);
+        if (pair.empty())
+            continue;
+        auto eq = pair.find('=');
+        std::string_view key = pair.substr(0, eq);
+        std::string_view value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+        f.fields_.emplace_back(decode_component(key, true), decode_component(value, true));
+    }
+    return f;
+}
+
+const std::string* form::find(std::string_view key) const noexcept
+{
+    for (const auto& [k, v] : fields_)
+        if (k == key)
+            return &v;
+    return nullptr;
+}
+
+error_code append_path_segment(urls::url& url, std::string_view segment)
+{
+    if (segment.empty() || segment == "." || segment == "..")
+        return make_error_code(errc::invalid_argument);
+    std::string encoded = urls::encode(segment, segment_safe_chars);
+    std::string path(url.encoded_path());
+    if (path.empty() || path.back() != '/')
+        path.push_back('/');
+    path += encoded;
+    url.set_encoded_path(path);
+    return {};
+}
+
+urls::url join(const urls::url_view& base, std::string_view relative_path)
+{
+    urls::url u(base);
+    std::string path(u.encoded_path());
+    if (path.empty() || path.back() != '/')
+        path.push_back('/');
+    while (!relative_path.empty() && relative_path.front() == '/')
+        relative_path.remove_prefix(1);
+    path.append(relative_path);
+    u.set_encoded_path(path);
+    return u;
+}
+
+std::string origin_of(const urls::url_view& url)
+{
+    std::string o;
+    o.reserve(url.scheme().size() + url.encoded_host().size() + 10);
+    o.append(url.scheme());
+    o.append("://");
+    o.append(url.encoded_host_and_port());
+    if (!url.has_port())
+        o.append(url.scheme() == "https" ? ":443" : ":80");
+    return o;
+}
+
+std::string redact_url(const urls::url_view& url)
+{
+    std::string s;
+    if (url.has_scheme()) {
+        s.append(url.scheme());
+        s.append("://");
+    }
+    s.append(url.encoded_host_and_port());
+    s.append(url.encoded_path());
+    return s;
+}
+
+} // namespace fedora::http
