@@ -686,7 +686,7 @@ void append_hex_upper(std::string& out, std::uint64_t v, int digits)
     for (int i = digits - 1; i >= 0; --i) out += hex[(v >> (4 * i)) & 0xF];
 }
 
-void generate(const fas_data_params& prm, std::vector<fas_group>& groups,
+void generate_data(const fas_data_params& prm, std::vector<fas_group>& groups,
               std::vector<fas_person>& people)
 {
     // Without the fixed data there are no cla_* groups and no admin to sponsor anybody.
@@ -726,7 +726,7 @@ void generate(const fas_data_params& prm, std::vector<fas_group>& groups,
     people.reserve(people.size() + prm.people);
     std::vector<std::int64_t> picked;
     for (std::size_t i = 0; i < prm.people; ++i) {
-        fas_person p;
+        fas_person& p = people.emplace_back(); // built in place: moves are not free at 1 KB
         p.id = next++;
         bool intl = r.percent(prm.non_ascii_percent);
         const name_pair& fn = intl ? pick(r, first_names_intl) : pick(r, first_names);
@@ -771,14 +771,16 @@ void generate(const fas_data_params& prm, std::vector<fas_group>& groups,
         p.certificate_serial = 1 + static_cast<std::int64_t>(r.below(3));
 
         const std::int64_t default_sponsor = fixed ? admin_id : first_person_id;
+        const std::size_t ngen = groups.size() - first_gen_group;
+        const std::size_t k = (ngen != 0 && prm.max_roles_per_person != 0)
+            ? std::min<std::size_t>(r.below(prm.max_roles_per_person + 1), ngen) : 0;
+        p.roles.reserve(k + 2);
         if (r.percent(prm.cla_percent) && fixed) {
             auto t = p.creation + days{1};
             p.roles.push_back(approved(g_cla_done, fas_role_type::user, admin_id, t));
             p.roles.push_back(approved(g_cla_fpca, fas_role_type::user, admin_id, t));
         }
-        const std::size_t ngen = groups.size() - first_gen_group;
-        if (ngen != 0 && prm.max_roles_per_person != 0) {
-            auto k = std::min<std::size_t>(r.below(prm.max_roles_per_person + 1), ngen);
+        {
             picked.clear();
             while (picked.size() < k) {
                 auto gid = groups[first_gen_group + r.below(ngen)].id;
@@ -799,7 +801,6 @@ void generate(const fas_data_params& prm, std::vector<fas_group>& groups,
                 }
             }
         }
-        people.push_back(std::move(p));
     }
 
     // Owners: a generated person when there is one (deterministic), else the fixed admin.
@@ -818,22 +819,30 @@ fas_directory::fas_directory(const fas_data_params& params) : d_(std::make_uniqu
     std::vector<fas_person> people;
     std::vector<std::tuple<std::int64_t, fas_config>> configs;
     if (params.fixed_accounts) add_fixed(groups, people, configs);
-    generate(params, groups, people);
+    generate_data(params, groups, people);
 
-    // Generated data is consistent by construction; the checks guard the fixed tables.
+    // Generated data is consistent by construction; the checks guard the fixed tables. The
+    // vectors are adopted whole: moving 200k people one by one costs more than making them.
     impl& d = *d_;
-    for (auto& g : groups) {
-        if (d.group_by_name.count(g.name) != 0 || (g.id != 0 && d.id_taken(g.id)))
+    d.groups = std::move(groups);
+    d.group_members.resize(d.groups.size());
+    d.group_by_name.reserve(d.groups.size());
+    for (std::uint32_t i = 0; i < d.groups.size(); ++i) {
+        auto& g = d.groups[i];
+        g.id = d.take_id(g.id);
+        if (!d.group_by_name.emplace(g.name, i).second || !d.group_by_id.emplace(g.id, i).second)
             throw std::logic_error("fas generator: duplicate group " + g.name);
-        d.push_group(std::move(g));
     }
-    d.people.reserve(people.size());
-    d.person_by_name.reserve(people.size());
-    d.person_by_id.reserve(people.size());
-    for (auto& p : people) {
-        if (d.person_by_name.count(p.username) != 0 || (p.id != 0 && d.id_taken(p.id)))
+    d.people = std::move(people);
+    d.person_by_name.reserve(d.people.size());
+    d.person_by_id.reserve(d.people.size());
+    for (std::uint32_t i = 0; i < d.people.size(); ++i) {
+        auto& p = d.people[i];
+        p.id = d.take_id(p.id);
+        if (!d.person_by_name.emplace(p.username, i).second || d.group_by_id.count(p.id) != 0 ||
+            !d.person_by_id.emplace(p.id, i).second)
             throw std::logic_error("fas generator: duplicate person " + p.username);
-        d.push_person(std::move(p));
+        for (const auto& r : p.roles) d.group_members[d.group_by_id.at(r.group_id)].push_back(i);
     }
     for (auto& [pid, c] : configs) d.set_config(pid, c.application, c.attribute, std::move(c.value));
     d.resort();

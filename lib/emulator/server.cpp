@@ -245,11 +245,32 @@ asio::awaitable<void> serve(server::impl& self, Stream& stream, bool tls)
 {
     beast::flat_buffer buffer;
     const std::string origin = self.origin();
-    for (;;) {
+    std::optional<asio::steady_timer> idle_timer;
+    // The timer's handler may run after the read it guarded has finished (or after this
+    // coroutine is gone); it acts only while the generation it was armed for is current.
+    auto generation = std::make_shared<std::uint64_t>(0);
+    struct retire
+    {
+        std::shared_ptr<std::uint64_t> g;
+        ~retire() { *g = ~std::uint64_t{0}; }
+    } retire_generation{generation};
+    if (self.params.idle_timeout.count() > 0)
+        idle_timer.emplace(co_await asio::this_coro::executor);
+    for (bool first = true;; first = false) {
         bhttp::request_parser<bhttp::string_body> parser;
         parser.header_limit(64 * 1024);
         parser.body_limit(16 * 1024 * 1024);
+        if (idle_timer && !first) {
+            idle_timer->expires_after(self.params.idle_timeout);
+            idle_timer->async_wait([&stream, generation, armed = *generation](error_code ec) {
+                if (!ec && *generation == armed)
+                    close_stream(stream);
+            });
+        }
         auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, tuple_awaitable);
+        ++*generation;
+        if (idle_timer)
+            idle_timer->cancel();
         if (ec) {
             if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
                 ec == asio::error::connection_reset || ec == asio::ssl::error::stream_truncated) {

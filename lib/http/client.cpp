@@ -95,10 +95,7 @@ struct waiter
 
 struct origin_pool
 {
-    origin_pool(asio::any_io_executor ex, std::string key, const pool_params& p)
-        : origin(std::move(key)), params(p), sweeper(ex)
-    {
-    }
+    origin_pool(std::string key, const pool_params& p) : origin(std::move(key)), params(p) {}
 
     const std::string origin;
     const pool_params params;
@@ -106,8 +103,6 @@ struct origin_pool
     std::vector<std::unique_ptr<connection>> idle;  // most recently used last
     std::size_t open = 0;                           // idle + busy + being opened
     std::deque<std::shared_ptr<waiter>> waiters;
-    asio::steady_timer sweeper;
-    bool sweeper_armed = false;
     bool closed = false;
     origin_stats counters;
 
@@ -125,35 +120,23 @@ struct origin_pool
         asio::post(w->timer.get_executor(), [w] { w->timer.cancel(); });
     }
 
-    // Called with the mutex held.
-    void arm_sweeper(const std::shared_ptr<origin_pool>& self)
+    // Closes idle connections past their time. Called with the mutex held, on every
+    // acquire and release: there is no background timer, so that a pool never keeps an
+    // io_context's run() from returning. Idle connections are ordered oldest first.
+    void close_expired(clock::time_point now)
     {
-        if (sweeper_armed || idle.empty() || closed)
-            return;
-        sweeper_armed = true;
-        sweeper.expires_after(params.idle_timeout);
-        sweeper.async_wait([self](error_code ec) {
-            if (ec)
-                return;
-            std::vector<std::unique_ptr<connection>> doomed;
-            std::lock_guard lock(self->mutex);
-            self->sweeper_armed = false;
-            const auto now = clock::now();
-            auto keep = std::partition(self->idle.begin(), self->idle.end(),
-                                       [&](const auto& c) { return !self->expired(*c, now); });
-            for (auto it = keep; it != self->idle.end(); ++it) {
-                (*it)->close();
-                --self->open;
-            }
-            self->idle.erase(keep, self->idle.end());
-            self->arm_sweeper(self);
-        });
+        auto keep = std::find_if(idle.begin(), idle.end(),
+                                 [&](const auto& c) { return !expired(*c, now); });
+        for (auto it = idle.begin(); it != keep; ++it) {
+            (*it)->close();
+            --open;
+        }
+        idle.erase(idle.begin(), keep);
     }
 
     // Returns a connection to the pool, or closes it. Hands it (or its slot) to the first
     // waiter, if any.
-    void release(const std::shared_ptr<origin_pool>& self, std::unique_ptr<connection> c,
-                 bool reusable)
+    void release(std::unique_ptr<connection> c, bool reusable)
     {
         std::lock_guard lock(mutex);
         const auto now = clock::now();
@@ -167,8 +150,8 @@ struct origin_pool
                 wake(w);
             } else {
                 idle.push_back(std::move(c));
-                arm_sweeper(self);
             }
+            close_expired(now);
             return;
         }
         if (c)
@@ -192,7 +175,6 @@ struct origin_pool
             --open;
         }
         idle.clear();
-        sweeper.cancel();
         for (auto& w : waiters) {
             w->closed = true;
             wake(w);
@@ -237,7 +219,7 @@ public:
         auto it = pools.find(origin);
         if (it != pools.end())
             return it->second;
-        auto p = std::make_shared<origin_pool>(executor, origin, params.pool);
+        auto p = std::make_shared<origin_pool>(origin, params.pool);
         p->counters.origin = origin;
         pools.emplace(origin, p);
         return p;
@@ -303,6 +285,7 @@ asio::awaitable<acquired> acquire(origin_pool& pool, clock::time_point deadline,
         if (pool.closed)
             co_return acquired{fail(diag, errc::client_closed, "the client was shut down"), nullptr, false};
         const auto now = clock::now();
+        pool.close_expired(now);
         while (!force_new && !pool.idle.empty()) {
             auto c = std::move(pool.idle.back());
             pool.idle.pop_back();
@@ -571,7 +554,7 @@ asio::awaitable<call_result> run_call(std::shared_ptr<client_impl> impl, request
             conn = std::make_unique<connection>(impl->executor, tls ? &impl->tls : nullptr);
             if (auto ec = co_await open_connection(*conn, url, params.tls.insecure, *guard, diag)) {
                 guard->conn = nullptr;
-                pool->release(pool, std::move(conn), false);
+                pool->release(std::move(conn), false);
                 if (ec == errc::connect_error && req.safe_to_repeat &&
                     transient_retries + 1 < policy.max_attempts) {
                     auto wait = backoff_for(policy, transient_retries++, nullptr);
@@ -605,7 +588,7 @@ asio::awaitable<call_result> run_call(std::shared_ptr<client_impl> impl, request
 
         if (out.ec) {
             const bool nothing_back = !out.got_response_bytes && conn->buffer.size() == 0;
-            pool->release(pool, std::move(conn), false);
+            pool->release(std::move(conn), false);
             if (guard->fired) {
                 diag.may_have_reached_server = true;
                 co_return finish(fail(diag, errc::timeout, "deadline passed waiting for the answer",
@@ -641,7 +624,7 @@ asio::awaitable<call_result> run_call(std::shared_ptr<client_impl> impl, request
         // Bytes beyond the declared framing mean the server and we disagree on where the
         // message ended: the connection cannot carry another exchange.
         const bool reusable = msg.keep_alive() && conn->buffer.size() == 0;
-        pool->release(pool, std::move(conn), reusable);
+        pool->release(std::move(conn), reusable);
 
         const unsigned status = msg.result_int();
         if (req.safe_to_repeat && is_transient_status(status) &&

@@ -8,7 +8,11 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/use_future.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/url/parse.hpp>
+#include <filesystem>
 #include <boost/json.hpp>
 
 #include <chrono>
@@ -22,6 +26,7 @@ namespace bhttp = boost::beast::http;
 using namespace std::chrono_literals;
 
 // /echo: the request as JSON. /status/N: that status. /redirect?to=URL&code=N: a redirect.
+// /loop: redirects to itself.
 // /bytes/N: N bytes of body. /header/N: a header of N bytes.
 class echo_app final : public fedora::emulator::application
 {
@@ -39,6 +44,9 @@ public:
             auto q = fedora::http::form::decode(ctx.query);
             res.result(static_cast<unsigned>(std::stoul(q.find("code") ? *q.find("code") : "302")));
             res.set(bhttp::field::location, q.find("to") ? *q.find("to") : "/echo");
+        } else if (path == "/loop") {
+            res.result(bhttp::status::found);
+            res.set(bhttp::field::location, "/loop");
         } else if (path.rfind("/bytes/", 0) == 0) {
             res.body() = std::string(std::stoul(path.substr(7)), 'b');
         } else if (path.rfind("/header/", 0) == 0) {

@@ -515,7 +515,8 @@ private:
 // one path segment (including `api_version`) is the catch-all HTML page of Bodhi 1's
 // Root.default; deeper unknown paths are 404 HTML.
 //
-// Status mapping: Bodhi 1 had no `unpushed` or `processing`; they show as `pending`.
+// Status mapping: Bodhi 1 had no `unpushed` or `processing`; they show as `pending` and
+// `testing`. Requests `unpush`/`revoke` act at once, so `request` is testing/stable/obsolete/null.
 struct bodhi1_params
 {
     std::string json_content_type = "text/javascript; charset=utf-8"; // TurboJson's

@@ -86,6 +86,9 @@ struct server_params
     unsigned threads = 1;
     std::size_t max_connections = 0;         // stop accepting beyond this many open (0 = unlimited)
     bool accept = true;                      // false: listen but never accept (connect-timeout tests)
+    // Closes a kept-alive connection that has been idle this long (0 = never), as servers
+    // with a short keep-alive timeout do.
+    std::chrono::milliseconds idle_timeout{0};
     bool record_requests = true;             // keep last_request(); off for benchmarks
     // TLS knobs for the TLS test matrix. Without `certificate` the server makes its own CA
     // and a certificate for tls_host_name and host, and writes the CA to ca_file().
