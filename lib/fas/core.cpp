@@ -1,0 +1,349 @@
+#include "core.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+
+#include <openssl/evp.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace fedora::fas {
+namespace detail {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view session_cookie = "tg-visit";
+
+std::string base64(std::string_view in)
+{
+    std::string out(4 * ((in.size() + 2) / 3), '\0');
+    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                            reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+    out.resize(static_cast<std::size_t>(n));
+    return out;
+}
+
+// A cookie value goes into a header: only RFC 6265 cookie-octets.
+bool valid_cookie_value(std::string_view v)
+{
+    for (unsigned char c : v)
+        if (c <= 0x20 || c >= 0x7f || c == '"' || c == ',' || c == ';' || c == '\\')
+            return false;
+    return true;
+}
+
+std::string snippet(std::string_view body)
+{
+    return mask_secrets(body.substr(0, 1024));
+}
+
+error_code refuse(diagnostics& d, errc e, std::string message)
+{
+    d.message = std::move(message);
+    d.may_have_reached_server = false;
+    return make_error_code(e);
+}
+
+// Completes `handler` later, on its own executor (never inside the initiating call).
+void complete_later(const asio::any_io_executor& fallback, raw_handler handler, error_code ec,
+                    raw_reply r)
+{
+    auto ex = asio::get_associated_executor(handler, fallback);
+    asio::post(fallback, asio::bind_executor(ex, [h = std::move(handler), ec, r = std::move(r)]() mutable {
+                   std::move(h)(ec, std::move(r));
+               }));
+}
+
+template <class Handler, class F>
+auto continue_on(Handler& h, const asio::any_io_executor& fallback, F&& f)
+{
+    return asio::bind_executor(asio::get_associated_executor(h, fallback),
+                               asio::bind_cancellation_slot(asio::get_associated_cancellation_slot(h),
+                                                            std::forward<F>(f)));
+}
+
+} // namespace
+
+fas_core::fas_core(std::shared_ptr<http::client> t, client_params p)
+    : transport(std::move(t)), params(std::move(p))
+{
+    if (!transport)
+        throw std::invalid_argument("fedora::fas: no transport");
+    auto parsed = boost::urls::parse_absolute_uri(params.base_url);
+    if (!parsed || (parsed->scheme() != "http" && parsed->scheme() != "https") || parsed->host().empty())
+        throw std::invalid_argument("fedora::fas: base_url must be an absolute http(s) URL");
+    base = *parsed;
+    base.remove_query();
+    base.remove_fragment();
+    if (base.encoded_path().empty() || base.encoded_path().back() != '/')
+        base.set_encoded_path(std::string(base.encoded_path()) + "/");
+    origin = http::origin_of(base);
+}
+
+error_code read_fas_answer(http::response& resp, raw_reply& out)
+{
+    out.status = resp.status();
+    out.diag.http_status = resp.status();
+    for (auto it = resp.message.find(bhttp::field::set_cookie); it != resp.message.end() &&
+                                                                 it->name() == bhttp::field::set_cookie;
+         ++it) {
+        std::string_view v = it->value();
+        v = v.substr(0, v.find(';'));
+        auto eq = v.find('=');
+        if (eq != std::string_view::npos && v.substr(0, eq) == session_cookie)
+            out.session_id = std::string(v.substr(eq + 1));
+    }
+    const std::string& body = resp.message.body();
+    if (out.status == 401 || out.status == 403) {
+        out.diag.message = "FAS refused the identity (HTTP " + std::to_string(out.status) + ")";
+        return make_error_code(errc::auth_error);
+    }
+    if (out.status >= 400) {
+        out.diag.message = "FAS answered HTTP " + std::to_string(out.status);
+        out.diag.body_snippet = snippet(body);
+        return make_error_code(errc::server_error);
+    }
+    error_code ec;
+    json::parse_options opt;
+    opt.max_depth = 64;
+    out.body = json::parse(body, ec, {}, opt);
+    if (ec) {
+        out.diag.message = "the answer is not JSON: " + ec.message();
+        out.diag.body_snippet = snippet(body);
+        return make_error_code(errc::server_error);
+    }
+    if (auto* obj = out.body.if_object()) {
+        if (auto* exc = obj->if_contains("exc")) {
+            out.diag.app_error_name = exc->is_string() ? std::string(exc->get_string()) : json::serialize(*exc);
+            if (auto* flash = obj->if_contains("tg_flash"); flash && flash->is_string())
+                out.diag.message = std::string(flash->get_string());
+            else
+                out.diag.message = out.diag.app_error_name;
+            for (auto& [k, v] : *obj)
+                if (k != "exc" && k != "tg_flash")
+                    out.diag.extras[k] = v;
+            return make_error_code(errc::app_error);
+        }
+    }
+    return {};
+}
+
+error_code build_http_request(const fas_core& core, const operation_request& req,
+                              const auth_params& auth, http::request& out, diagnostics& diag)
+{
+    diag.url = http::redact_url(http::join(core.base, req.path));
+    if (req.refused)
+        return refuse(diag, static_cast<errc>(req.refused.value()), req.refused_message);
+    if (auth.username.empty() != auth.password.empty())
+        return refuse(diag, errc::auth_error, "username and password must both be set");
+    const bool send_session = auth.has_session() && !req.credentials_only;
+    if (req.needs_auth && !send_session && !auth.has_credentials())
+        return refuse(diag, errc::auth_error, "this call needs a session id or a username and password");
+    if (send_session && !valid_cookie_value(auth.session_id))
+        return refuse(diag, errc::invalid_argument, "the session id has characters a cookie cannot carry");
+
+    out.method = bhttp::verb::post;
+    out.url = http::join(core.base, req.path);
+    out.headers.set(bhttp::field::accept, "application/json");
+    if (!core.params.user_agent.empty())
+        out.headers.set(bhttp::field::user_agent, core.params.user_agent);
+    http::form form = req.form;
+    if (send_session) {
+        out.headers.set(bhttp::field::cookie, std::string(session_cookie) + "=" + auth.session_id);
+        form.add("_csrf_token", csrf_token_for(auth.session_id));
+    }
+    if (auth.has_credentials()) {
+        if (auth.http_basic) {
+            out.headers.set(bhttp::field::authorization, "Basic " + base64(auth.username + ":" + auth.password));
+        } else {
+            form.add("user_name", auth.username);
+            form.add("password", auth.password);
+            form.add("login", "Login");
+        }
+    }
+    if (!form.empty()) {
+        out.body = form.encode();
+        out.headers.set(bhttp::field::content_type, "application/x-www-form-urlencoded");
+    }
+    out.safe_to_repeat = req.safe_to_repeat;
+    if (req.safe_to_repeat)
+        out.retry = core.params.read_retry;
+    out.timeout = core.params.timeout;
+    if (!req.follow_redirects)
+        out.max_redirects = 0;
+    return {};
+}
+
+// ---- identity and the session store ------------------------------------------------
+
+identity::identity(std::shared_ptr<fas_core> c, account_params p)
+    : core(std::move(c)),
+      username(std::move(p.username)),
+      password(std::move(p.password)),
+      http_basic(p.http_basic),
+      store_path(std::move(p.session_store)),
+      session_(std::move(p.session_id))
+{
+    if (username.empty() && !password.empty())
+        throw std::invalid_argument("account_system: a password without a username");
+    if (session_.empty() && !store_path.empty() && !username.empty())
+        session_ = load_stored_session(store_path, core->origin + " " + username);
+}
+
+auth_params identity::current() const
+{
+    std::lock_guard lock(mutex_);
+    if (!session_.empty())
+        return auth_params::session(session_);
+    return auth_params::credentials(username, password, http_basic);
+}
+
+std::string identity::session() const
+{
+    std::lock_guard lock(mutex_);
+    return session_;
+}
+
+void identity::adopt(const std::string& session_id)
+{
+    if (session_id.empty())
+        return;
+    {
+        std::lock_guard lock(mutex_);
+        if (session_ == session_id)
+            return;
+        session_ = session_id;
+    }
+    if (!store_path.empty() && !username.empty())
+        store_session(store_path, core->origin + " " + username, session_id);
+}
+
+void identity::forget(const std::string& session_id)
+{
+    {
+        std::lock_guard lock(mutex_);
+        if (session_ != session_id)
+            return;
+        session_.clear();
+    }
+    if (!store_path.empty() && !username.empty())
+        store_session(store_path, core->origin + " " + username, "");
+}
+
+namespace {
+
+// The store is trusted only if it is a regular file of ours that nobody else can write.
+bool safe_store(const std::string& path)
+{
+    struct stat st{};
+    if (::lstat(path.c_str(), &st) != 0)
+        return false;
+    return S_ISREG(st.st_mode) && st.st_uid == ::geteuid() && (st.st_mode & 0077) == 0;
+}
+
+json::object read_store(const std::string& path)
+{
+    if (!safe_store(path))
+        return {};
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    error_code ec;
+    auto v = json::parse(ss.str(), ec);
+    if (ec || !v.is_object())
+        return {};
+    return std::move(v.get_object());
+}
+
+} // namespace
+
+std::string load_stored_session(const std::string& path, const std::string& key)
+{
+    auto o = read_store(path);
+    if (auto* v = o.if_contains(key); v && v->is_string())
+        return std::string(v->get_string());
+    return {};
+}
+
+void store_session(const std::string& path, const std::string& key, const std::string& session_id)
+{
+    struct stat st{};
+    if (::lstat(path.c_str(), &st) == 0 && !safe_store(path))
+        return;  // someone else's or too open: neither trusted nor overwritten
+    auto o = read_store(path);
+    if (session_id.empty())
+        o.erase(key);
+    else
+        o[key] = session_id;
+    const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return;
+    const std::string text = json::serialize(o);
+    bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    ok = ::fsync(fd) == 0 && ok;
+    ::close(fd);
+    if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0)
+        ::unlink(tmp.c_str());
+}
+
+} // namespace detail
+
+// ---- the generic path --------------------------------------------------------------
+
+namespace asio = boost::asio;
+
+void proxy_client::start(std::shared_ptr<detail::fas_core> core, operation_request req,
+                         auth_params auth, detail::raw_handler handler)
+{
+    const auto fallback = core->transport->get_executor();
+    http::request hreq;
+    raw_reply r;
+    if (auto ec = detail::build_http_request(*core, req, auth, hreq, r.diag)) {
+        detail::complete_later(fallback, std::move(handler), ec, std::move(r));
+        return;
+    }
+    auto transport = core->transport;
+    transport->async_send(
+        std::move(hreq),
+        detail::continue_on(handler, fallback, [h = std::move(handler)](error_code ec, http::response resp) mutable {
+            raw_reply out;
+            out.diag = std::move(resp.diag);
+            if (!ec)
+                ec = detail::read_fas_answer(resp, out);
+            std::move(h)(ec, std::move(out));
+        }));
+}
+
+proxy_client::proxy_client(asio::any_io_executor executor, client_params params)
+    : proxy_client(std::make_shared<http::client>(executor, params.http), params)
+{
+}
+
+proxy_client::proxy_client(std::shared_ptr<http::client> transport, client_params params)
+    : core_(std::make_shared<detail::fas_core>(std::move(transport), std::move(params)))
+{
+}
+
+asio::any_io_executor proxy_client::get_executor() const { return core_->transport->get_executor(); }
+const std::shared_ptr<http::client>& proxy_client::transport() const noexcept { return core_->transport; }
+
+} // namespace fedora::fas

@@ -1,0 +1,61 @@
+// Private: the generic path every FAS operation runs through, and the identity that
+// account_system binds.
+#pragma once
+
+#include <fedora/fas/account_system.hpp>
+#include <fedora/fas/proxy_client.hpp>
+
+#include <boost/url/url.hpp>
+
+#include <mutex>
+
+namespace fedora::fas::detail {
+
+class fas_core
+{
+public:
+    fas_core(std::shared_ptr<http::client> transport, client_params params);
+
+    std::shared_ptr<http::client> transport;
+    client_params params;
+    boost::urls::url base;  // always ends with '/'
+    std::string origin;
+};
+
+// Reads what every FAS answer needs read (pure; unit-tested): the session cookie,
+// 401/403, other failing statuses, JSON, `exc`.
+error_code read_fas_answer(http::response& resp, raw_reply& out);
+
+// Builds the HTTP request of an operation for an identity, or says why it cannot.
+error_code build_http_request(const fas_core& core, const operation_request& req,
+                              const auth_params& auth, http::request& out, diagnostics& diag);
+
+class identity
+{
+public:
+    identity(std::shared_ptr<fas_core> core, account_params params);
+
+    std::shared_ptr<fas_core> core;
+    const std::string username;
+    const std::string password;
+    const bool http_basic;
+    const std::string store_path;
+
+    // The session if there is one, else the credentials.
+    auth_params current() const;
+    bool has_credentials() const noexcept { return !username.empty() && !password.empty(); }
+    std::string session() const;
+    void adopt(const std::string& session_id);
+    // Forgets `session_id` if it is still the current one.
+    void forget(const std::string& session_id);
+
+private:
+    mutable std::mutex mutex_;
+    std::string session_;
+};
+
+// The JSON session store: {"<origin> <username>": "<session id>"}.
+std::string load_stored_session(const std::string& path, const std::string& key);
+void store_session(const std::string& path, const std::string& key, const std::string& session_id);
+
+} // namespace fedora::fas::detail

@@ -1,0 +1,756 @@
+#include <fedora/fas/operations.hpp>
+
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <charconv>
+
+namespace fedora::fas {
+namespace json = boost::json;
+
+namespace {
+
+// ---- reading JSON leniently: a privacy-hidden field is null, a missing one too -----------
+
+std::string str(const json::object& o, std::string_view key)
+{
+    auto* v = o.if_contains(key);
+    if (!v || v->is_null())
+        return {};
+    if (v->is_string())
+        return std::string(v->get_string());
+    return json::serialize(*v);
+}
+
+std::optional<std::int64_t> opt_int(const json::object& o, std::string_view key)
+{
+    auto* v = o.if_contains(key);
+    if (!v)
+        return std::nullopt;
+    if (v->is_int64())
+        return v->get_int64();
+    if (v->is_uint64())
+        return static_cast<std::int64_t>(v->get_uint64());
+    if (v->is_string()) {
+        std::int64_t n = 0;
+        auto s = v->get_string();
+        if (std::from_chars(s.data(), s.data() + s.size(), n).ec == std::errc{})
+            return n;
+    }
+    return std::nullopt;
+}
+
+std::int64_t num(const json::object& o, std::string_view key) { return opt_int(o, key).value_or(0); }
+
+bool flag(const json::object& o, std::string_view key)
+{
+    auto* v = o.if_contains(key);
+    return v && v->is_bool() && v->get_bool();
+}
+
+bool succeeded(const raw_reply& r)
+{
+    auto* o = r.body.if_object();
+    return o && flag(*o, "success");
+}
+
+error_code wrong_shape(raw_reply& r, std::string what)
+{
+    r.diag.message = "unexpected answer: " + std::move(what);
+    r.diag.body_snippet = json::serialize(r.body).substr(0, 1024);
+    return make_error_code(errc::server_error);
+}
+
+error_code app_error(raw_reply& r, std::string name, std::string message)
+{
+    r.diag.app_error_name = std::move(name);
+    r.diag.message = std::move(message);
+    return make_error_code(errc::app_error);
+}
+
+const json::object* object_at(const raw_reply& r, std::string_view key)
+{
+    auto* o = r.body.if_object();
+    if (!o)
+        return nullptr;
+    auto* v = o->if_contains(key);
+    return v ? v->if_object() : nullptr;
+}
+
+role to_role(const json::object& o)
+{
+    role r;
+    r.person_id = num(o, "person_id");
+    r.group_id = num(o, "group_id");
+    r.role_type = str(o, "role_type");
+    r.role_status = str(o, "role_status");
+    r.sponsor_id = opt_int(o, "sponsor_id");
+    r.creation = str(o, "creation");
+    r.approval = str(o, "approval");
+    r.raw = o;
+    return r;
+}
+
+std::vector<role> roles_of(const json::object& o, std::string_view key)
+{
+    std::vector<role> out;
+    if (auto* v = o.if_contains(key); v && v->is_array())
+        for (auto& e : v->get_array())
+            if (e.is_object())
+                out.push_back(to_role(e.get_object()));
+    return out;
+}
+
+group to_group(const json::object& o)
+{
+    group g;
+    g.id = num(o, "id");
+    g.name = str(o, "name");
+    g.display_name = str(o, "display_name");
+    g.owner_id = opt_int(o, "owner_id");
+    g.group_type = str(o, "group_type");
+    g.needs_sponsor = flag(o, "needs_sponsor");
+    g.user_can_remove = flag(o, "user_can_remove");
+    g.invite_only = flag(o, "invite_only");
+    g.prerequisite_id = opt_int(o, "prerequisite_id");
+    g.joinmsg = str(o, "joinmsg");
+    g.apply_rules = str(o, "apply_rules");
+    g.creation = str(o, "creation");
+    g.approved_roles = roles_of(o, "approved_roles");
+    g.unapproved_roles = roles_of(o, "unapproved_roles");
+    g.raw = o;
+    return g;
+}
+
+std::vector<group> groups_of(const json::object& o, std::string_view key)
+{
+    std::vector<group> out;
+    if (auto* v = o.if_contains(key); v && v->is_array())
+        for (auto& e : v->get_array())
+            if (e.is_object())
+                out.push_back(to_group(e.get_object()));
+    return out;
+}
+
+person to_person(const json::object& o)
+{
+    person p;
+    p.id = num(o, "id");
+    p.username = str(o, "username");
+    p.human_name = str(o, "human_name");
+    p.email = str(o, "email");
+    p.ircnick = str(o, "ircnick");
+    p.status = str(o, "status");
+    p.creation = str(o, "creation");
+    p.gpg_keyid = str(o, "gpg_keyid");
+    p.ssh_key = str(o, "ssh_key");
+    p.password = str(o, "password");
+    p.locale = str(o, "locale");
+    p.timezone = str(o, "timezone");
+    p.privacy = flag(o, "privacy");
+    p.bugzilla_email = o.contains("bugzilla_email") ? str(o, "bugzilla_email") : p.email;
+    p.approved_memberships = groups_of(o, "approved_memberships");
+    p.unapproved_memberships = groups_of(o, "unapproved_memberships");
+    p.roles = roles_of(o, "roles");
+    p.raw = o;
+    return p;
+}
+
+// person_by_id/username: the person, with the legacy top-level membership lists copied in.
+std::optional<person> person_of(const raw_reply& r)
+{
+    auto* p = object_at(r, "person");
+    if (!p)
+        return std::nullopt;
+    json::object merged = *p;
+    const auto& top = r.body.get_object();
+    if (auto* a = top.if_contains("approved"))
+        merged["approved_memberships"] = *a;
+    if (auto* u = top.if_contains("unapproved"))
+        merged["unapproved_memberships"] = *u;
+    return to_person(merged);
+}
+
+std::string sha_hex(const EVP_MD* md, std::string_view data)
+{
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_Digest(data.data(), data.size(), digest, &n, md, nullptr);
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out(2 * n, '0');
+    for (unsigned i = 0; i < n; ++i) {
+        out[2 * i] = hex[digest[i] >> 4];
+        out[2 * i + 1] = hex[digest[i] & 15];
+    }
+    return out;
+}
+
+// Python's quote_plus, on Boost.URL's form encoding.
+std::string quote_plus(std::string_view v)
+{
+    http::form f;
+    f.add("", v);
+    return f.encode().substr(1);
+}
+
+} // namespace
+
+std::string csrf_token_for(std::string_view session_id) { return sha_hex(EVP_sha1(), session_id); }
+
+namespace ops {
+
+operation_request make_request(std::string_view fixed_path, std::initializer_list<std::string_view> segments)
+{
+    operation_request req;
+    if (fixed_path.empty() && segments.size() == 0)
+        return req;  // the base URL itself
+    boost::urls::url u("x:/");
+    u.set_encoded_path(std::string("/") + std::string(fixed_path));
+    for (auto s : segments) {
+        if (auto ec = http::append_path_segment(u, s)) {
+            req.refused = make_error_code(errc::invalid_argument);
+            req.refused_message = s.empty() ? "an empty name cannot be a path segment"
+                                            : "'.' and '..' cannot be path segments";
+            return req;
+        }
+    }
+    req.path = std::string(u.encoded_path()).substr(1);
+    return req;
+}
+
+// ---- FasProxyClient ------------------------------------------------------------------
+
+operation_request login::build() const
+{
+    auto r = make_request("login");
+    r.needs_auth = true;
+    r.credentials_only = true;
+    r.safe_to_repeat = false;
+    return r;
+}
+
+error_code login::parse(raw_reply& r, result_type& out) const
+{
+    auto* user = object_at(r, "user");
+    if (!user)
+        return wrong_shape(r, "login answer without `user`");
+    out.user = to_person(*user);
+    if (auto* g = user->if_contains("groups"); g && g->is_array())
+        for (auto& e : g->get_array())
+            if (e.is_string())
+                out.groups.emplace_back(e.get_string());
+    out.raw = r.body.get_object();
+    return {};
+}
+
+operation_request logout::build() const
+{
+    auto r = make_request("logout");
+    r.safe_to_repeat = false;
+    return r;
+}
+
+error_code logout::parse(raw_reply&, result_type&) const { return {}; }
+
+operation_request refresh_session::build() const { return make_request(""); }
+
+error_code refresh_session::parse(raw_reply& r, result_type& out) const
+{
+    if (auto* o = r.body.if_object())
+        out = *o;
+    return {};
+}
+
+operation_request verify_home::build() const
+{
+    auto r = make_request("home");
+    r.credentials_only = credentials_only;
+    return r;
+}
+
+error_code verify_home::parse(raw_reply&, result_type& out) const
+{
+    out = true;
+    return {};
+}
+
+operation_request get_user_info::build() const { return make_request("user/view"); }
+
+error_code get_user_info::parse(raw_reply& r, result_type& out) const
+{
+    auto p = person_of(r);
+    if (!p)
+        return wrong_shape(r, "user/view without `person`");
+    out = std::move(*p);
+    out.bugzilla_email = out.email;
+    return {};
+}
+
+operation_request proxy_person_by_id::build() const
+{
+    auto r = make_request("json/person_by_id");
+    r.form.add("person_id", std::to_string(person_id));
+    return r;
+}
+
+error_code proxy_person_by_id::parse(raw_reply& r, result_type& out) const
+{
+    if (!succeeded(r)) {
+        auto* o = r.body.if_object();
+        return app_error(r, "Generic AppError", o ? str(*o, "tg_flash") : std::string());
+    }
+    auto p = person_of(r);
+    if (!p)
+        return wrong_shape(r, "person_by_id without `person`");
+    out = std::move(*p);
+    return {};
+}
+
+operation_request group_list_op::build() const { return make_request("group/list"); }
+
+error_code group_list_op::parse(raw_reply& r, result_type& out) const
+{
+    auto* o = r.body.if_object();
+    if (!o || !o->contains("groups"))
+        return wrong_shape(r, "group/list without `groups`");
+    out.groups = groups_of(*o, "groups");
+    if (auto* m = o->if_contains("memberships"); m && m->is_object()) {
+        for (auto& [gid, list] : m->get_object()) {
+            std::int64_t id = 0;
+            std::from_chars(gid.data(), gid.data() + gid.size(), id);
+            auto& v = out.memberships[id];
+            if (list.is_array())
+                for (auto& e : list.get_array())
+                    if (e.is_object())
+                        v.push_back({num(e.get_object(), "person_id"), str(e.get_object(), "role_type")});
+        }
+    }
+    out.raw = *o;
+    return {};
+}
+
+operation_request send_request::build() const
+{
+    operation_request r;
+    // Each part of the method stays inside the base path: parts are encoded one by one,
+    // and dot segments are refused.
+    std::string_view m = method;
+    while (!m.empty() && m.front() == '/')
+        m.remove_prefix(1);
+    boost::urls::url u("x:/");
+    while (!m.empty()) {
+        auto slash = m.find('/');
+        auto part = m.substr(0, slash);
+        m = slash == std::string_view::npos ? std::string_view{} : m.substr(slash + 1);
+        if (part.empty() && m.empty())
+            break;  // a trailing '/'
+        if (http::append_path_segment(u, part)) {
+            r.refused = make_error_code(errc::invalid_argument);
+            r.refused_message = "the method has an empty, '.' or '..' part";
+            return r;
+        }
+    }
+    r.path = std::string(u.encoded_path()).substr(1);
+    r.form = req_params;
+    r.needs_auth = false;
+    r.safe_to_repeat = safe_to_repeat;
+    return r;
+}
+
+error_code send_request::parse(raw_reply& r, result_type& out) const
+{
+    out = std::move(r.body);
+    return {};
+}
+
+// ---- AccountSystem ---------------------------------------------------------------------
+
+operation_request person_by_id::build() const
+{
+    auto r = make_request("json/person_by_id");
+    r.form.add("person_id", std::to_string(person_id));
+    return r;
+}
+
+error_code person_by_id::parse(raw_reply& r, result_type& out) const
+{
+    if (succeeded(r))
+        out = person_of(r);
+    return {};
+}
+
+operation_request person_by_username::build() const
+{
+    auto r = make_request("json/person_by_username");
+    r.form.add("username", username);
+    return r;
+}
+
+error_code person_by_username::parse(raw_reply& r, result_type& out) const
+{
+    if (succeeded(r))
+        out = person_of(r);
+    return {};
+}
+
+operation_request group_by_id::build() const
+{
+    auto r = make_request("json/group_by_id");
+    r.form.add("group_id", std::to_string(group_id));
+    return r;
+}
+
+error_code group_by_id::parse(raw_reply& r, result_type& out) const
+{
+    if (succeeded(r))
+        if (auto* g = object_at(r, "group"))
+            out = to_group(*g);
+    return {};
+}
+
+operation_request group_by_name::build() const
+{
+    auto r = make_request("json/group_by_name");
+    r.form.add("groupname", groupname);
+    return r;
+}
+
+error_code group_by_name::parse(raw_reply& r, result_type& out) const
+{
+    auto* g = succeeded(r) ? object_at(r, "group") : nullptr;
+    if (!g)
+        return app_error(r, "FASError", "FAS server unable to retrieve group " + groupname);
+    out = to_group(*g);
+    return {};
+}
+
+operation_request group_members::build() const { return make_request("group/dump", {groupname}); }
+
+error_code group_members::parse(raw_reply& r, result_type& out) const
+{
+    auto* o = r.body.if_object();
+    auto* people = o ? o->if_contains("people") : nullptr;
+    if (!people || !people->is_array())
+        return wrong_shape(r, "group/dump without `people`");
+    for (auto& row : people->get_array()) {
+        if (!row.is_array() || row.get_array().size() < 4 || !row.get_array()[0].is_string())
+            return wrong_shape(r, "group/dump row");
+        auto& a = row.get_array();
+        out.push_back({std::string(a[0].get_string()), a[3].is_string() ? std::string(a[3].get_string()) : ""});
+    }
+    return {};
+}
+
+const std::vector<std::string>& people_by_key::user_fields()
+{
+    static const std::vector<std::string> fields = {
+        "affiliation", "bugzilla_email", "certificate_serial", "comments", "country_code",
+        "creation", "email", "emailtoken", "facsimile", "gpg_keyid", "human_name", "id",
+        "internal_comments", "ircnick", "latitude", "last_seen", "longitude", "password",
+        "password_changed", "passwordtoken", "postal_address", "privacy", "locale", "ssh_key",
+        "status", "status_change", "telephone", "unverified_email", "timezone", "username",
+        "security_question", "security_answer"};
+    return fields;
+}
+
+operation_request people_by_key::build() const
+{
+    auto r = make_request("user/list");
+    if (key != "id" && key != "username" && key != "email") {
+        r.refused = make_error_code(errc::invalid_argument);
+        r.refused_message = "key must be one of \"id\", \"username\", or \"email\"";
+        return r;
+    }
+    const auto& all = user_fields();
+    std::vector<std::string> wanted = fields.empty() ? all : fields;
+    for (auto& f : wanted) {
+        if (std::find(all.begin(), all.end(), f) == all.end()) {
+            r.refused = make_error_code(errc::invalid_argument);
+            r.refused_message = "'" + f + "' is not a valid field to filter";
+            return r;
+        }
+    }
+    auto add_missing = [&](const std::string& f) {
+        if (std::find(wanted.begin(), wanted.end(), f) == wanted.end())
+            wanted.push_back(f);
+    };
+    add_missing(key);
+    if (std::find(wanted.begin(), wanted.end(), "bugzilla_email") != wanted.end()) {
+        add_missing("id");
+        add_missing("email");
+    }
+    r.form.add("search", search);
+    for (auto& f : wanted)
+        if (f != "bugzilla_email")
+            r.form.add("fields", f);
+    return r;
+}
+
+error_code people_by_key::parse(raw_reply& r, result_type& out) const
+{
+    auto* o = r.body.if_object();
+    if (!o || !o->contains("people"))
+        return wrong_shape(r, "user/list without `people`");
+    const auto& all = user_fields();
+    std::vector<std::string> wanted = fields.empty() ? all : fields;
+    const bool want_bugzilla = std::find(wanted.begin(), wanted.end(), "bugzilla_email") != wanted.end();
+    auto requested = [&](std::string_view f) {
+        return std::find(wanted.begin(), wanted.end(), f) != wanted.end();
+    };
+    people_by_id_map by_id;
+    people_by_text_map by_text;
+    for (auto list : {"people", "unapproved_people"}) {
+        auto* v = o->if_contains(list);
+        if (!v || !v->is_array())
+            continue;
+        for (auto& e : v->get_array()) {
+            if (!e.is_object())
+                return wrong_shape(r, "user/list entry");
+            json::object p = e.get_object();
+            if (want_bugzilla)
+                p["bugzilla_email"] = p.contains("email") ? p["email"] : json::value(nullptr);
+            auto key_value = p.if_contains(key);
+            if (!key_value)
+                return wrong_shape(r, "user/list entry without `" + key + "`");
+            json::value k = *key_value;
+            for (auto f : {std::string_view("id"), std::string_view("email"), std::string_view(key)})
+                if (!requested(f))
+                    p.erase(f);
+            person pp = to_person(p);
+            if (!want_bugzilla)
+                pp.bugzilla_email.clear();
+            if (key == "id") {
+                auto id = k.is_int64() ? k.get_int64() : 0;
+                by_id[id] = std::move(pp);
+            } else {
+                by_text[k.is_string() ? std::string(k.get_string()) : json::serialize(k)] = std::move(pp);
+            }
+        }
+    }
+    if (key == "id")
+        out = std::move(by_id);
+    else
+        out = std::move(by_text);
+    return {};
+}
+
+operation_request user_id::build() const { return make_request("json/user_id"); }
+
+error_code user_id::parse(raw_reply& r, result_type& out) const
+{
+    auto* people = object_at(r, "people");
+    if (!people)
+        return wrong_shape(r, "json/user_id without `people`");
+    for (auto& [id, name] : *people) {
+        std::int64_t n = 0;
+        if (std::from_chars(id.data(), id.data() + id.size(), n).ec != std::errc{} || !name.is_string())
+            return wrong_shape(r, "json/user_id entry");
+        out[n] = std::string(name.get_string());
+    }
+    return {};
+}
+
+operation_request group_dump_all::build() const { return make_request("group/dump"); }
+
+error_code group_dump_all::parse(raw_reply& r, result_type& out) const
+{
+    auto* o = r.body.if_object();
+    auto* people = o ? o->if_contains("people") : nullptr;
+    if (!people || !people->is_array())
+        return wrong_shape(r, "group/dump without `people`");
+    for (auto& row : people->get_array())
+        if (row.is_array())
+            out.push_back(row.get_array());
+    return {};
+}
+
+operation_request people_query::build() const
+{
+    auto r = make_request("json/people_query");
+    for (auto& [k, v] : constraints)
+        r.form.add(k, v);
+    std::string cols;
+    for (auto& c : columns)
+        cols += (cols.empty() ? "" : ",") + c;
+    r.form.add("columns", cols);
+    return r;
+}
+
+error_code people_query::parse(raw_reply& r, result_type& out) const
+{
+    auto* o = r.body.if_object();
+    if (!o)
+        return wrong_shape(r, "people_query answer is not an object");
+    if (!flag(*o, "success"))
+        return app_error(r, "FASError", str(*o, "error"));
+    if (auto* d = o->if_contains("data"); d && d->is_array())
+        for (auto& row : d->get_array())
+            if (row.is_object())
+                out.push_back(row.get_object());
+    return {};
+}
+
+operation_request user_data::build() const { return make_request("json/fas_client/user_data"); }
+
+error_code user_data::parse(raw_reply& r, result_type& out) const
+{
+    auto* d = succeeded(r) ? object_at(r, "data") : nullptr;
+    if (!d)
+        return app_error(r, "FASError", "FAS server unable to retrieve user information");
+    for (auto& [id, v] : *d) {
+        if (!v.is_object())
+            continue;
+        auto& o = v.get_object();
+        out[std::string(id)] = user_data_entry{str(o, "username"), str(o, "password"), str(o, "human_name"),
+                                               str(o, "ssh_key"), str(o, "email"), flag(o, "alias_enabled")};
+    }
+    return {};
+}
+
+operation_request group_data::build() const
+{
+    auto r = make_request("json/fas_client/group_data");
+    if (force_refresh)
+        r.form.add("force_refresh", "True");
+    return r;
+}
+
+error_code group_data::parse(raw_reply& r, result_type& out) const
+{
+    auto* d = succeeded(r) ? object_at(r, "data") : nullptr;
+    if (!d)
+        return app_error(r, "FASError", "FAS server unable to retrieve group members");
+    auto ids = [](const json::object& o, std::string_view k) {
+        std::vector<std::int64_t> v;
+        if (auto* a = o.if_contains(k); a && a->is_array())
+            for (auto& e : a->get_array())
+                if (e.is_int64())
+                    v.push_back(e.get_int64());
+        return v;
+    };
+    for (auto& [name, v] : *d) {
+        if (!v.is_object())
+            continue;
+        auto& o = v.get_object();
+        out[std::string(name)] = group_data_entry{num(o, "id"), str(o, "type"), ids(o, "administrators"),
+                                                  ids(o, "sponsors"), ids(o, "users")};
+    }
+    return {};
+}
+
+operation_request get_config::build() const { return make_request("config/list", {username, application, attribute}); }
+
+error_code get_config::parse(raw_reply& r, result_type& out) const
+{
+    auto* c = object_at(r, "configs");
+    if (!c)
+        return wrong_shape(r, "config/list without `configs`");
+    if (auto* v = c->if_contains(attribute); v && !v->is_null())
+        out = v->is_string() ? std::string(v->get_string()) : json::serialize(*v);
+    return {};
+}
+
+operation_request get_configs_like::build() const
+{
+    return make_request("config/list", {username, application, pattern});
+}
+
+error_code get_configs_like::parse(raw_reply& r, result_type& out) const
+{
+    auto* c = object_at(r, "configs");
+    if (!c)
+        return wrong_shape(r, "config/list without `configs`");
+    for (auto& [k, v] : *c)
+        out[std::string(k)] = v.is_string() ? std::string(v.get_string()) : (v.is_null() ? "" : json::serialize(v));
+    return {};
+}
+
+operation_request set_config::build() const
+{
+    auto r = make_request("config/set", {username, application, attribute});
+    r.form.add("value", value);
+    r.safe_to_repeat = false;
+    return r;
+}
+
+error_code set_config::parse(raw_reply&, result_type&) const { return {}; }
+
+operation_request create_group::build() const
+{
+    auto r = make_request("group/create", {name, display_name, owner, group_type});
+    r.form.add("invite_only", std::to_string(invite_only))
+        .add("needs_sponsor", std::to_string(needs_sponsor))
+        .add("user_can_remove", std::to_string(user_can_remove))
+        .add("prerequisite", prerequisite)
+        .add("joinmsg", joinmsg)
+        .add("apply_rules", apply_rules);
+    r.safe_to_repeat = false;
+    return r;
+}
+
+error_code create_group::parse(raw_reply& r, result_type& out) const
+{
+    auto* o = r.body.if_object();
+    if (!o)
+        return wrong_shape(r, "group/create answer is not an object");
+    out = *o;
+    return {};
+}
+
+operation_request user_gencert::build() const
+{
+    auto r = make_request("user/dogencert");
+    r.safe_to_repeat = false;  // each call makes a new certificate and revokes the last
+    return r;
+}
+
+error_code user_gencert::parse(raw_reply& r, result_type& out) const
+{
+    auto* o = r.body.if_object();
+    if (!o || !o->contains("cla"))
+        return wrong_shape(r, "user/dogencert without `cla`");
+    if (!flag(*o, "cla")) {
+        r.diag.message = "the user has not signed the CLA";
+        return make_error_code(errc::cla_error);
+    }
+    out = str(*o, "cert") + "\n" + str(*o, "key");
+    return {};
+}
+
+} // namespace ops
+
+// ---- avatars -------------------------------------------------------------------------
+
+bool valid_avatar_size(int size) noexcept { return size == 32 || size == 64 || size == 140; }
+
+namespace {
+std::string default_avatar(int size, std::string_view given)
+{
+    if (!given.empty())
+        return std::string(given);
+    auto s = std::to_string(size);
+    return "http://fedoraproject.org/static/images/fedora_infinity_" + s + "x" + s + ".png";
+}
+} // namespace
+
+std::string gravatar_url_for_email(std::string_view email, int size, std::string_view default_url)
+{
+    return "http://www.gravatar.com/avatar/" + sha_hex(EVP_md5(), email) + "?s=" + std::to_string(size) +
+           "&d=" + quote_plus(default_avatar(size, default_url));
+}
+
+std::string libravatar_url_for_username(std::string_view username, int size, std::string_view default_url)
+{
+    // pylibravatar lower-cases the scheme and host of the OpenID identity before hashing.
+    std::string host(username);
+    for (auto& c : host)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string openid = "http://" + host + ".id.fedoraproject.org/";
+    return "http://cdn.libravatar.org/avatar/" + sha_hex(EVP_sha256(), openid) +
+           "?d=" + quote_plus(default_avatar(size, default_url)) + "&s=" + std::to_string(size);
+}
+
+} // namespace fedora::fas
