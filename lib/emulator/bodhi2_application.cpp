@@ -879,8 +879,13 @@ http_response bodhi2_application::impl::list_updates(call& c)
 
     return data->read([&](const bodhi_state& s) {
         std::vector<std::string> bad_releases;
-        for (const char* key : {"releases", "release"}) {
-            for (const auto& r : c.params.list(key)) {
+        // `releases` is a colander list (split on commas and spaces); the singular Bodhi 1
+        // compatibility `release` is one name, so "Fedora 22" works there.
+        auto names = c.params.list("releases");
+        for (auto& r : c.params.all("release"))
+            names.push_back(std::move(r));
+        {
+            for (const auto& r : names) {
                 if (const auto* rel = s.find_release(r))
                     f.releases.push_back(rel->id);
                 else

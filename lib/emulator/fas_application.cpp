@@ -384,6 +384,7 @@ struct fas_application::impl
     fas_app_params prm;
     session_store sessions;
     password_cache passwords;
+    person_json_cache person_cache;
     std::vector<route> routes;
 
     std::mutex ca_mutex;
@@ -950,7 +951,7 @@ reply fas_application::impl::login_required(call& c)
     return r;
 }
 
-reply fas_application::impl::error_page(call& c, unsigned status, std::string_view message)
+reply fas_application::impl::error_page(call&, unsigned status, std::string_view message)
 {
     std::string_view title;
     switch (status) {
@@ -969,7 +970,6 @@ reply fas_application::impl::error_page(call& c, unsigned status, std::string_vi
     r.status = status;
     r.content_type = content_html;
     r.body = html_page(title, inner);
-    (void)c;
     return r;
 }
 
@@ -1160,9 +1160,6 @@ reply fas_application::impl::h_gencert(call& c)
 
 reply fas_application::impl::h_person_by(call& c, bool by_id)
 {
-    unsigned char buf[16384];
-    json::monotonic_resource mr(buf, sizeof buf);
-    json::storage_ptr sp(&mr);
     auto r = dir->read();
     const fas_person* p = nullptr;
     if (by_id) {
@@ -1172,16 +1169,26 @@ reply fas_application::impl::h_person_by(call& c, bool by_id)
     } else {
         p = r.person_by_username(c.required("username"));
     }
-    json::object o(sp);
     if (p == nullptr) {
+        json::object o;
         o.emplace("success", false);
         return json_reply(c, o);
     }
-    json::object person = person_private(r, *p, level_for(c, *p), c.priv.thirdparty, sp);
-    put_membership_lists(person, r, *p);
-    o.emplace("success", true);
-    o.emplace("person", std::move(person));
-    return json_reply(c, o);
+    const view_level level = level_for(c, *p);
+    const auto key = person_json_cache::key(p->id, level, c.priv.thirdparty);
+    std::string body = "{\"success\":true,\"person\":";
+    if (!person_cache.append_to(body, key, r.generation())) {
+        unsigned char buf[16384];
+        json::monotonic_resource mr(buf, sizeof buf);
+        json::storage_ptr sp(&mr);
+        json::object person = person_private(r, *p, level, c.priv.thirdparty, sp);
+        put_membership_lists(person, r, *p);
+        std::string text;
+        append_json(text, person);
+        body += text;
+        person_cache.store(key, r.generation(), std::move(text));
+    }
+    return json_text(c, std::move(body));
 }
 
 reply fas_application::impl::h_group_by(call& c, bool by_id)
@@ -1284,7 +1291,7 @@ reply fas_application::impl::h_people_query(call& c)
     struct constraint
     {
         const column* col;
-        std::string_view pattern;
+        like_matcher match;
     };
     std::vector<constraint> cons;
     bool join = false;
@@ -1296,7 +1303,7 @@ reply fas_application::impl::h_people_query(call& c)
             fail(500, "ProgrammingError: operator does not exist: " + std::string(col->name) + " ~~ unknown");
         for (const auto& other : cons)
             if (other.col == col) fail(500, "ProgrammingError: a list was given for a constraint");
-        cons.push_back({col, p->value});
+        cons.push_back({col, like_matcher(p->value)});
         if (col->name == "group" || col->name == "group_type" || col->name == "role_status" ||
             col->name == "role_type")
             join = true;
@@ -1331,10 +1338,21 @@ reply fas_application::impl::h_people_query(call& c)
 
     std::string out = "{\"success\":true,\"data\":[";
     std::size_t rows = 0;
+    // People constraints are checked once per person, before any join or cross product, so
+    // the loops below only ever run for matching people.
+    auto person_matches = [&](const fas_person& p) {
+        for (const auto& k : cons) {
+            if (k.col->table != tbl::people) continue;
+            auto v = value_of(k.col, p, nullptr, nullptr);
+            if (!v || !k.match(*v)) return false;
+        }
+        return true;
+    };
     auto emit = [&](const fas_person& p, const fas_role* role, const fas_group* g) {
         for (const auto& k : cons) {
+            if (k.col->table == tbl::people) continue;
             auto v = value_of(k.col, p, role, g);
-            if (!v || !sql_like(*v, k.pattern)) return;
+            if (!v || !k.match(*v)) return;
         }
         if (++rows > prm.max_query_rows) fail(500, "the query produced too many rows");
         if (rows > 1) out += ',';
@@ -1359,6 +1377,7 @@ reply fas_application::impl::h_people_query(call& c)
         out += '}';
     };
     for (const auto& p : people) {
+        if (!person_matches(p)) continue;
         if (join) {
             // people JOIN person_roles JOIN groups
             for (const auto& role : p.roles) emit(p, &role, r.group_by_id(role.group_id));
@@ -1497,6 +1516,7 @@ reply fas_application::impl::h_user_list(call& c)
     if (search.empty()) search = "*";
     const std::string pattern = fas_pattern(search);
     const bool wildcard = pattern.find('%') != std::string::npos;
+    const like_matcher ilike(pattern, true);
 
     std::optional<std::int64_t> limit;
     if (auto l = c.arg("limit"); l && !l->empty()) {
@@ -1537,7 +1557,7 @@ reply fas_application::impl::h_user_list(call& c)
             if (!p.ircnick) return false;
             col = *p.ircnick;
         }
-        return wildcard ? sql_like(col, pattern, true) : col == pattern;
+        return wildcard ? ilike(col) : col == pattern;
     };
 
     std::vector<std::uint32_t> hits;
@@ -1709,7 +1729,8 @@ reply fas_application::impl::h_dogencert(call& c)
             o.emplace("cla", false);
             return json_reply(c, o);
         }
-        return redirect(c, "/fpca/", std::string("You must sign the FPCA before generating a certificate."));
+        return redirect(c, "/fpca/",
+                        std::string("Before generating a certificate, you must first complete the FPCA."));
     }
     pem_pair ca;
     {
@@ -1824,6 +1845,7 @@ reply fas_application::impl::h_group_list(call& c)
     auto wm = c.arg("with_members");
     const bool with_members = !wm || !wm->empty(); // any non-empty string, "false" included
     const std::string pattern = fas_pattern(search);
+    const like_matcher like(pattern);
 
     json::monotonic_resource mr;
     json::storage_ptr sp(&mr);
@@ -1832,7 +1854,7 @@ reply fas_application::impl::h_group_list(call& c)
     std::vector<const fas_group*> found;
     for (auto idx : r.groups_sorted_by_name()) {
         const fas_group& g = all_groups[idx];
-        if (!sql_like(g.name, pattern)) continue;
+        if (!like(g.name)) continue;
         if (!can_view_group(c, r, g)) continue;
         found.push_back(&g);
     }
@@ -1997,6 +2019,7 @@ reply fas_application::impl::h_group_members(call& c)
     if (g == nullptr) return silent_validation_failure(c);
     if (!can_view_group(c, r, *g)) return redirect(c, "/", "You cannot view '" + g->name + "'");
     const std::string pattern = fas_pattern(search);
+    const like_matcher like(pattern);
     struct member
     {
         const fas_person* p;
@@ -2006,7 +2029,7 @@ reply fas_application::impl::h_group_members(call& c)
     const auto people = r.people();
     for (auto idx : r.members(*g)) {
         const fas_role* role = r.role_in(people[idx], g->id);
-        if (role == nullptr || !sql_like(people[idx].username, pattern)) continue;
+        if (role == nullptr || !like(people[idx].username)) continue;
         if (role_type && to_string(role->role_type) != *role_type) continue;
         members.push_back({&people[idx], role});
     }
@@ -2064,6 +2087,7 @@ reply fas_application::impl::h_config_list(call& c)
         return app_error(c, "AuthorizationError",
                          "You cannot look at configs for " + std::string(username));
     const std::string pattern = fas_pattern(search);
+    const like_matcher like(pattern);
     json::monotonic_resource mr;
     json::storage_ptr sp(&mr);
     auto r = dir->read();
@@ -2072,7 +2096,7 @@ reply fas_application::impl::h_config_list(call& c)
     if (p == nullptr) fail(500, "InvalidRequestError: No rows returned for one()");
     json::object configs(sp);
     for (const auto& cfg : r.configs(*p)) {
-        if (cfg.application != *application || !sql_like(cfg.attribute, pattern)) continue;
+        if (cfg.application != *application || !like(cfg.attribute)) continue;
         configs[cfg.attribute] = cfg.value ? json::value(json::string_view(*cfg.value), sp)
                                            : json::value(nullptr, sp);
     }

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace fedora::emulator::fas_detail {
 
@@ -33,10 +34,25 @@ bool is_valid_utf8(std::string_view s) noexcept;
 std::string ascii_lower(std::string_view s);
 
 // SQL LIKE as PostgreSQL does it: '%' any run, '_' one character (code point), '\' escapes.
-// case_insensitive folds ASCII letters only (ILIKE).
-bool sql_like(std::string_view text, std::string_view pattern, bool case_insensitive = false) noexcept;
-// True when the pattern has an unescaped wildcard.
-bool has_like_wildcard(std::string_view pattern) noexcept;
+// case_insensitive folds ASCII letters only (ILIKE). Compile once, match many: patterns come
+// from requests (up to the form size limit) and are matched against every account.
+class like_matcher
+{
+public:
+    like_matcher(std::string_view pattern, bool case_insensitive = false);
+    bool operator()(std::string_view text) const noexcept;
+
+private:
+    struct token
+    {
+        enum kind_t : std::uint8_t { literal, any_one, any_run } kind;
+        std::string_view text; // literal: one code point's bytes (a view into the pattern)
+    };
+    std::vector<token> tokens_;
+    std::size_t min_chars_ = 0; // non-'%' tokens: a shorter text cannot match
+    bool ci_;
+};
+bool sql_like(std::string_view text, std::string_view pattern, bool case_insensitive = false);
 
 // Appends `json` (UTF-8 JSON text) with every non-ASCII code point written as \uXXXX (a
 // surrogate pair above U+FFFF), as simplejson's ensure_ascii does. Invalid UTF-8 becomes

@@ -88,6 +88,32 @@ private:
 // filter_private() visibility levels, from least to most (each sees a superset).
 enum class view_level : std::uint8_t { anonymous, privacy, pub, self, admin };
 
+// Serialized person objects (filter_private() + membership lists) by (person, level,
+// thirdparty), valid for one directory generation. json/person_by_* is the benchmarked read
+// path, and rebuilding ~200 JSON values per request would dominate it.
+class person_json_cache
+{
+public:
+    static std::uint64_t key(std::int64_t person_id, view_level level, bool thirdparty) noexcept
+    {
+        return (static_cast<std::uint64_t>(person_id) << 4) |
+               (static_cast<std::uint64_t>(level) << 1) | (thirdparty ? 1u : 0u);
+    }
+    // Appends the cached text and returns true when it is there for this generation.
+    bool append_to(std::string& out, std::uint64_t key, std::uint64_t generation) const;
+    void store(std::uint64_t key, std::uint64_t generation, std::string json);
+
+private:
+    static constexpr std::size_t shard_count = 16;
+    static constexpr std::size_t max_per_shard = 512;
+    struct shard
+    {
+        mutable std::shared_mutex mutex;
+        std::unordered_map<std::uint64_t, std::pair<std::uint64_t, std::string>> map;
+    };
+    mutable std::array<shard, shard_count> shards_;
+};
+
 using boost::json::object;
 using boost::json::storage_ptr;
 

@@ -106,4 +106,23 @@ bool password_cache::verify(std::string_view password, std::string_view hash)
     return true;
 }
 
+bool person_json_cache::append_to(std::string& out, std::uint64_t key,
+                                  std::uint64_t generation) const
+{
+    auto& s = shards_[key % shard_count];
+    std::shared_lock lock(s.mutex);
+    auto it = s.map.find(key);
+    if (it == s.map.end() || it->second.first != generation) return false;
+    out += it->second.second;
+    return true;
+}
+
+void person_json_cache::store(std::uint64_t key, std::uint64_t generation, std::string json)
+{
+    auto& s = shards_[key % shard_count];
+    std::unique_lock lock(s.mutex);
+    if (s.map.size() >= max_per_shard && s.map.count(key) == 0) s.map.clear(); // bounded, simple
+    s.map.insert_or_assign(key, std::pair<std::uint64_t, std::string>(generation, std::move(json)));
+}
+
 } // namespace fedora::emulator::fas_detail

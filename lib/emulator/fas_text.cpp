@@ -5,6 +5,7 @@
 #include <openssl/rand.h>
 
 #include <array>
+#include <cstring>
 #include <stdexcept>
 #include <vector>
 
@@ -44,13 +45,6 @@ char fold(char c, bool ci) noexcept
     return (ci && c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
-// One pattern element: a literal byte sequence (one code point), '_' or '%'.
-struct like_token
-{
-    enum kind_t : std::uint8_t { literal, any_one, any_run } kind;
-    std::string_view text; // for literal: the code point's bytes
-};
-
 std::size_t utf8_len(std::string_view s, std::size_t i) noexcept
 {
     std::size_t j = i;
@@ -76,58 +70,53 @@ std::string ascii_lower(std::string_view s)
     return out;
 }
 
-bool has_like_wildcard(std::string_view p) noexcept
+like_matcher::like_matcher(std::string_view pattern, bool case_insensitive)
+    : ci_(case_insensitive)
 {
-    for (std::size_t i = 0; i < p.size(); ++i) {
-        if (p[i] == '\\') { ++i; continue; }
-        if (p[i] == '%' || p[i] == '_') return true;
-    }
-    return false;
-}
-
-bool sql_like(std::string_view text, std::string_view pattern, bool ci) noexcept
-{
-    // Tokenise once; patterns are short in practice but may be 10 KiB of hostile input, so
-    // the match is the iterative "remember the last %" algorithm: O(n*m) worst case, no
-    // recursion.
-    thread_local std::vector<like_token> toks;
-    toks.clear();
     for (std::size_t i = 0; i < pattern.size();) {
         char c = pattern[i];
         if (c == '%') {
-            if (toks.empty() || toks.back().kind != like_token::any_run)
-                toks.push_back({like_token::any_run, {}});
+            if (tokens_.empty() || tokens_.back().kind != token::any_run)
+                tokens_.push_back({token::any_run, {}});
             ++i;
         } else if (c == '_') {
-            toks.push_back({like_token::any_one, {}});
+            tokens_.push_back({token::any_one, {}});
+            ++min_chars_;
             ++i;
         } else {
             if (c == '\\' && i + 1 < pattern.size()) ++i; // escaped literal
             std::size_t n = utf8_len(pattern, i);
-            toks.push_back({like_token::literal, pattern.substr(i, n)});
+            tokens_.push_back({token::literal, pattern.substr(i, n)});
+            ++min_chars_;
             i += n;
         }
     }
+}
 
-    auto match_one = [&](const like_token& t, std::size_t pos, std::size_t& next) {
+bool like_matcher::operator()(std::string_view text) const noexcept
+{
+    // Every character is at least one byte, so a text with fewer bytes than the pattern has
+    // fixed characters cannot match: hostile 10 KiB patterns cost nothing per row.
+    if (text.size() < min_chars_) return false;
+    auto match_one = [&](const token& t, std::size_t pos, std::size_t& next) {
         if (pos >= text.size()) return false;
         std::size_t n = utf8_len(text, pos);
-        if (t.kind == like_token::any_one) { next = pos + n; return true; }
+        if (t.kind == token::any_one) { next = pos + n; return true; }
         if (n != t.text.size()) return false;
         for (std::size_t k = 0; k < n; ++k)
-            if (fold(text[pos + k], ci) != fold(t.text[k], ci)) return false;
+            if (fold(text[pos + k], ci_) != fold(t.text[k], ci_)) return false;
         next = pos + n;
         return true;
     };
-
+    // The iterative "remember the last %" algorithm: no recursion, O(n*m) worst case.
     std::size_t ti = 0, pi = 0;
     std::size_t star_p = SIZE_MAX, star_t = 0;
     while (ti < text.size()) {
         std::size_t next = 0;
-        if (pi < toks.size() && toks[pi].kind == like_token::any_run) {
+        if (pi < tokens_.size() && tokens_[pi].kind == token::any_run) {
             star_p = pi++;
             star_t = ti;
-        } else if (pi < toks.size() && match_one(toks[pi], ti, next)) {
+        } else if (pi < tokens_.size() && match_one(tokens_[pi], ti, next)) {
             ti = next;
             ++pi;
         } else if (star_p != SIZE_MAX) {
@@ -138,8 +127,13 @@ bool sql_like(std::string_view text, std::string_view pattern, bool ci) noexcept
             return false;
         }
     }
-    while (pi < toks.size() && toks[pi].kind == like_token::any_run) ++pi;
-    return pi == toks.size();
+    while (pi < tokens_.size() && tokens_[pi].kind == token::any_run) ++pi;
+    return pi == tokens_.size();
+}
+
+bool sql_like(std::string_view text, std::string_view pattern, bool case_insensitive)
+{
+    return like_matcher(pattern, case_insensitive)(text);
 }
 
 void append_ascii_json(std::string& out, std::string_view json)
@@ -153,6 +147,14 @@ void append_ascii_json(std::string& out, std::string_view json)
     std::size_t run = 0; // start of the current ASCII run, appended in one go
     std::size_t i = 0;
     while (i < json.size()) {
+        // Eight bytes at a time: almost all output is ASCII.
+        while (i + 8 <= json.size()) {
+            std::uint64_t w;
+            std::memcpy(&w, json.data() + i, 8);
+            if (w & 0x8080808080808080ULL) break;
+            i += 8;
+        }
+        if (i >= json.size()) break;
         if (static_cast<unsigned char>(json[i]) < 0x80) { ++i; continue; }
         out.append(json.data() + run, i - run);
         long cp = decode_utf8(json, i);

@@ -17,12 +17,15 @@ namespace {
 constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 using tuple_awaitable_t = std::decay_t<decltype(tuple_awaitable)>;
 
-template <class Handler, class F>
-auto continue_on(Handler& h, const asio::any_io_executor& fallback, F&& f)
+// Binds `f` to the executor and cancellation slot of `h`. The associations are read before
+// `f` is built, because `f` usually takes `h` over.
+template <class Handler>
+auto continue_on(const Handler& h, const asio::any_io_executor& fallback)
 {
-    return asio::bind_executor(asio::get_associated_executor(h, fallback),
-                               asio::bind_cancellation_slot(asio::get_associated_cancellation_slot(h),
-                                                            std::forward<F>(f)));
+    return [ex = asio::get_associated_executor(h, fallback),
+            slot = asio::get_associated_cancellation_slot(h)](auto&& f) {
+        return asio::bind_executor(ex, asio::bind_cancellation_slot(slot, std::forward<decltype(f)>(f)));
+    };
 }
 
 // One exchange with the identity's session, logging in again once if FAS refuses it.
@@ -56,7 +59,7 @@ void spawn_with(const asio::any_io_executor& ex, asio::awaitable<std::tuple<erro
 {
     auto strand = asio::make_strand(ex);
     asio::co_spawn(strand, std::move(work),
-                   continue_on(handler, strand, [h = std::move(handler)](std::exception_ptr ep,
+                   continue_on(handler, strand)([h = std::move(handler)](std::exception_ptr ep,
                                                                           std::tuple<error_code, R> t) mutable {
                        auto& [ec, r] = t;
                        if (ep) {
@@ -73,7 +76,7 @@ void spawn_with(const asio::any_io_executor& ex, asio::awaitable<std::tuple<erro
 }
 
 template <class Op>
-asio::awaitable<std::tuple<error_code, reply<typename Op::result_type>>> run(std::shared_ptr<identity> id, Op op)
+asio::awaitable<std::tuple<error_code, reply<typename Op::result_type>>> run(std::shared_ptr<identity> id, const Op& op)
 {
     auto [ec, r] = co_await exchange(id, op.build());
     reply<typename Op::result_type> out;
@@ -89,7 +92,7 @@ std::string bugzilla_email_of(const std::string& email) { return email; }
 } // namespace
 
 account_system::account_system(asio::any_io_executor executor, account_params params)
-    : account_system(std::make_shared<http::client>(executor, params.client.http), std::move(params))
+    : account_system(std::make_shared<http::client>(executor, params.client.http), params)
 {
 }
 
@@ -115,7 +118,10 @@ void account_system::start_people_by_id(std::shared_ptr<identity> id,
     auto ex = id->core->transport->get_executor();
     auto work = [](std::shared_ptr<identity> id) -> asio::awaitable<std::tuple<error_code, result>> {
         result out;
-        auto [ec, ids] = co_await run(id, ops::user_id{});
+        // (Operations are named locals before co_await: GCC 12 destroys a temporary
+        // argument of a coroutine call twice.)
+        ops::user_id ids_op;
+        auto [ec, ids] = co_await run(id, ids_op);
         out.diag = ids.diag;
         out.session_id = ids.session_id;
         if (ec)
@@ -125,7 +131,8 @@ void account_system::start_people_by_id(std::shared_ptr<identity> id,
             out.value[pid] = person_summary{pid, name, {}, {}, {}};
             by_name[name] = pid;
         }
-        auto [ec2, dump] = co_await run(id, ops::group_dump_all{});
+        ops::group_dump_all dump_op;
+        auto [ec2, dump] = co_await run(id, dump_op);
         out.diag = dump.diag;
         if (!dump.session_id.empty())
             out.session_id = dump.session_id;
@@ -162,7 +169,8 @@ void account_system::start_people_by_groupname(std::shared_ptr<identity> id, std
         out.session_id = everyone.session_id;
         if (ec)
             co_return std::tuple{ec, std::move(out)};
-        auto [ec2, g] = co_await run(id, ops::group_by_name{groupname});
+        ops::group_by_name group_op{groupname};
+        auto [ec2, g] = co_await run(id, group_op);
         out.diag = g.diag;
         if (!g.session_id.empty())
             out.session_id = g.session_id;
@@ -207,7 +215,8 @@ void account_system::start_avatar_url(std::shared_ptr<identity> id, std::string 
         }
         std::string email = username + "@fedoraproject.org";
         if (p.lookup_email) {
-            auto [ec, person] = co_await run(id, ops::person_by_username{username});
+            ops::person_by_username person_op{username};
+            auto [ec, person] = co_await run(id, person_op);
             out.diag = person.diag;
             out.session_id = person.session_id;
             if (ec)

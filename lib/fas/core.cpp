@@ -72,12 +72,15 @@ void complete_later(const asio::any_io_executor& fallback, raw_handler handler, 
                }));
 }
 
-template <class Handler, class F>
-auto continue_on(Handler& h, const asio::any_io_executor& fallback, F&& f)
+// Binds `f` to the executor and cancellation slot of `h`. The associations are read before
+// `f` is built, because `f` usually takes `h` over.
+template <class Handler>
+auto continue_on(const Handler& h, const asio::any_io_executor& fallback)
 {
-    return asio::bind_executor(asio::get_associated_executor(h, fallback),
-                               asio::bind_cancellation_slot(asio::get_associated_cancellation_slot(h),
-                                                            std::forward<F>(f)));
+    return [ex = asio::get_associated_executor(h, fallback),
+            slot = asio::get_associated_cancellation_slot(h)](auto&& f) {
+        return asio::bind_executor(ex, asio::bind_cancellation_slot(slot, std::forward<decltype(f)>(f)));
+    };
 }
 
 } // namespace
@@ -187,8 +190,6 @@ error_code build_http_request(const fas_core& core, const operation_request& req
     if (req.safe_to_repeat)
         out.retry = core.params.read_retry;
     out.timeout = core.params.timeout;
-    if (!req.follow_redirects)
-        out.max_redirects = 0;
     return {};
 }
 
@@ -311,6 +312,79 @@ void store_session(const std::string& path, const std::string& key, const std::s
 
 namespace asio = boost::asio;
 
+namespace detail {
+namespace {
+
+std::string session_from(const http::response& resp)
+{
+    raw_reply r;
+    for (auto it = resp.message.find(bhttp::field::set_cookie);
+         it != resp.message.end() && it->name() == bhttp::field::set_cookie; ++it) {
+        std::string_view v = it->value();
+        v = v.substr(0, v.find(';'));
+        auto eq = v.find('=');
+        if (eq != std::string_view::npos && v.substr(0, eq) == session_cookie)
+            r.session_id = std::string(v.substr(eq + 1));
+    }
+    return r.session_id;
+}
+
+// Sends one FAS request. Redirects are followed here rather than in the transport, because
+// the follow-up must carry the session the redirect itself may have set (a login in the
+// same request), and only ever to FAS's own origin.
+void send_fas(std::shared_ptr<fas_core> core, http::request hreq, std::string session, unsigned redirects_left,
+              bool follow, raw_handler handler)
+{
+    const auto fallback = core->transport->get_executor();
+    hreq.max_redirects = 0;
+    auto transport = core->transport;
+    transport->async_send(
+        std::move(hreq),
+        continue_on(handler, fallback)([core, session = std::move(session), redirects_left, follow,
+                                        h = std::move(handler)](error_code ec, http::response resp) mutable {
+            const unsigned status = resp.status();
+            if (!ec && follow && (status == 301 || status == 302 || status == 303) &&
+                resp.message.find(bhttp::field::location) != resp.message.end()) {
+                raw_reply out;
+                out.diag = std::move(resp.diag);
+                auto ref = boost::urls::parse_uri_reference(resp.message[bhttp::field::location]);
+                boost::urls::url next;
+                if (redirects_left == 0 || !ref || !boost::urls::resolve(resp.final_url, *ref, next) ||
+                    http::origin_of(next) != core->origin) {
+                    out.diag.message = redirects_left == 0 ? "too many redirects"
+                                                           : "FAS redirected to another origin; not followed";
+                    std::move(h)(make_error_code(errc::redirect_error), std::move(out));
+                    return;
+                }
+                if (auto fresh = session_from(resp); !fresh.empty())
+                    session = std::move(fresh);
+                http::request get;
+                get.method = bhttp::verb::get;
+                get.url = std::move(next);
+                get.headers.set(bhttp::field::accept, "application/json");
+                if (!core->params.user_agent.empty())
+                    get.headers.set(bhttp::field::user_agent, core->params.user_agent);
+                if (!session.empty())
+                    get.headers.set(bhttp::field::cookie, std::string(session_cookie) + "=" + session);
+                get.safe_to_repeat = true;  // reading the page the write led to
+                get.timeout = core->params.timeout;
+                auto c = core;
+                send_fas(std::move(c), std::move(get), std::move(session), redirects_left - 1, true, std::move(h));
+                return;
+            }
+            raw_reply out;
+            out.diag = std::move(resp.diag);
+            if (!ec)
+                ec = read_fas_answer(resp, out);
+            if (out.session_id.empty() && !ec)
+                out.session_id = session;  // set by a redirect on the way
+            std::move(h)(ec, std::move(out));
+        }));
+}
+
+} // namespace
+} // namespace detail
+
 void proxy_client::start(std::shared_ptr<detail::fas_core> core, operation_request req,
                          auth_params auth, detail::raw_handler handler)
 {
@@ -321,16 +395,8 @@ void proxy_client::start(std::shared_ptr<detail::fas_core> core, operation_reque
         detail::complete_later(fallback, std::move(handler), ec, std::move(r));
         return;
     }
-    auto transport = core->transport;
-    transport->async_send(
-        std::move(hreq),
-        detail::continue_on(handler, fallback, [h = std::move(handler)](error_code ec, http::response resp) mutable {
-            raw_reply out;
-            out.diag = std::move(resp.diag);
-            if (!ec)
-                ec = detail::read_fas_answer(resp, out);
-            std::move(h)(ec, std::move(out));
-        }));
+    detail::send_fas(std::move(core), std::move(hreq), std::string(), 5, req.follow_redirects,
+                     std::move(handler));
 }
 
 proxy_client::proxy_client(asio::any_io_executor executor, client_params params)

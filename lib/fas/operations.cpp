@@ -277,6 +277,14 @@ error_code verify_home::parse(raw_reply&, result_type& out) const
     return {};
 }
 
+error_code verify_home::recover(error_code ec, raw_reply&, result_type& out) const
+{
+    if (ec != errc::auth_error)
+        return ec;
+    out = false;
+    return {};
+}
+
 operation_request get_user_info::build() const { return make_request("user/view"); }
 
 error_code get_user_info::parse(raw_reply& r, result_type& out) const
@@ -703,6 +711,9 @@ error_code create_group::parse(raw_reply& r, result_type& out) const
 operation_request user_gencert::build() const
 {
     auto r = make_request("user/dogencert");
+    // Without tg_format=json FAS redirects a user without CLA to an HTML page, and
+    // python-fedora reported a JSON ServerError instead of its CLAError.
+    r.form.add("tg_format", "json");
     r.safe_to_repeat = false;  // each call makes a new certificate and revokes the last
     return r;
 }

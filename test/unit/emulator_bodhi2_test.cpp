@@ -175,7 +175,7 @@ TEST_CASE("bodhi2: filters")
     bodhi2_site site;
     auto all = body_json(site.br.get("/bodhi/updates/?rows_per_page=100"));
     CHECK(all.at("total") == 60);
-    for (const char* q : {"status=testing", "type=security", "releases=F22", "releases=fedora%2022", "release=f22",
+    for (const char* q : {"status=testing", "type=security", "releases=F22", "releases=f22", "release=Fedora%2022",
                           "user=alice", "critpath=true", "pushed=false", "locked=0", "request=testing",
                           "severity=urgent", "suggest=reboot", "packages=kernel,glibc", "like=python"}) {
         auto r = site.br.get(std::string("/bodhi/updates/?rows_per_page=100&") + q);
@@ -188,7 +188,7 @@ TEST_CASE("bodhi2: filters")
                 CHECK(u.at("status") == "testing");
             if (query == "type=security")
                 CHECK(u.at("type") == "security");
-            if (query.rfind("releases=F22", 0) == 0 || query == "release=f22")
+            if (query.rfind("releases=", 0) == 0 || query.rfind("release=", 0) == 0)
                 CHECK(u.at("release").at("name") == "F22");
             if (query == "user=alice")
                 CHECK(u.at("user").at("name") == "alice");

@@ -11,7 +11,10 @@
 #include <boost/json/value.hpp>
 #include <doctest/doctest.h>
 
+#include <openssl/evp.h>
+
 #include <cctype>
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <string>
@@ -45,6 +48,21 @@ inline std::string enc(std::string_view text)
 }
 
 using fields = std::vector<std::pair<std::string, std::string>>;
+
+// Bodhi 1's CSRF token: the lowercase hex SHA-1 of the tg-visit value.
+inline std::string sha1hex(const std::string& s)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_Digest(s.data(), s.size(), md, &len, EVP_sha1(), nullptr);
+    std::string out;
+    char buf[3];
+    for (unsigned i = 0; i < len; ++i) {
+        std::snprintf(buf, sizeof buf, "%02x", md[i]);
+        out += buf;
+    }
+    return out;
+}
 
 inline std::string form(const fields& f)
 {

@@ -25,7 +25,8 @@
 //   bodhi  (none)       (none)                        system user for automatic comments; cannot log in
 //
 // plus `extra_users` generated testers "tester01".. ("tester01-pass"; odd numbers are
-// packagers). Releases: F21, F22 (current), F23 (pending), EPEL-7, EPEL-6 (current; Bodhi 1
+// packagers, multiples of three proventesters). Generated packages get committers among
+// alice, bob, carol and the packager testers. Releases: F21, F22 (current), F23 (pending), EPEL-7, EPEL-6 (current; Bodhi 1
 // calls them EL-7, EL-6). NVR suffixes .fc21/.fc22/.fc23/.el7/.el6 pick the release. Any
 // well-formed NVR with such a suffix is accepted as an existing Koji build.
 //
@@ -402,8 +403,12 @@ public:
     // Rules: packager group; committer of existing packages unless admin; each build in at
     // most one live update; request stable on an untested update becomes testing.
     bodhi_outcome save_update(const update_save_params& p, std::string_view user);
-    // The request rules of spec §4: permission (can_edit), locked updates, valid
-    // transitions, testing requirements before stable. request none is refused.
+    // The request rules of spec §4: permission (can_edit, else 403), locked updates, valid
+    // transitions (unpush only from testing, revoke needs a request, none on stable updates),
+    // and the testing requirements before stable: karma >= stable_karma or
+    // the release's mandatory days in testing (7 Fedora, 14 EPEL); critpath updates need
+    // critpath karma >= critpath_min_karma or 14 days without negative karma. A pending
+    // update asked for stable without them goes to testing (with a caveat). none is refused.
     bodhi_outcome set_request(std::uint32_t update_id, update_request r, std::string_view user);
     // Karma rules: one vote per author (the latest non-zero one counts, since the last
     // build edit); the submitter's vote is stored as 0 with a caveat; anonymous votes are
@@ -468,7 +473,9 @@ class bodhi_data
 public:
     explicit bodhi_data(bodhi_data_params params = {});
 
-    // Runs f(const bodhi_state&) under a shared lock and returns its result.
+    // Runs f(const bodhi_state&) under a shared lock and returns its result. Return values,
+    // not pointers or references into the state: they dangle once a writer runs. f must not
+    // call back into this bodhi_data (the lock is not recursive).
     template <class F>
     decltype(auto) read(F&& f) const
     {

@@ -173,7 +173,7 @@ struct fas_config
 };
 
 // Deterministic generator input. Same params -> same directory, byte for byte.
-// Cost: about 1 s per 400k people on one core (hashes are shared, see below).
+// Cost: about 1 s and 370 MB for 200k people (hashes are shared, see below).
 struct fas_data_params
 {
     std::uint64_t seed = 1;
@@ -188,7 +188,9 @@ struct fas_data_params
     // Every generated account has this password. Its MD5-crypt hash is computed for a few
     // salts only and shared round-robin, because 200k real crypt() calls would take minutes.
     std::string generated_password = "fedora-pass";
-    bool fixed_accounts = true;               // the accounts and groups listed at the top
+    // The accounts and groups listed at the top. Without them there are no cla_* groups,
+    // so generated accounts get no CLA roles.
+    bool fixed_accounts = true;
 };
 
 // The in-memory FAS database.
@@ -215,8 +217,10 @@ struct fas_data_params
 //                  "configs": [ {"application": "bugzilla", "attribute": "login",
 //                                "value": "x"} ] } ]
 //   }
-// Missing ids are assigned from one sequence shared by people and groups. Unknown keys,
-// wrong types, duplicates and dangling names throw std::invalid_argument naming the item.
+// Missing ids are assigned from one sequence shared by people and groups; a missing e-mail
+// is "<username>@example.org", a missing human_name the username; an account with neither
+// "password" nor "password_hash" cannot log in. Unknown keys, wrong types, duplicates and
+// dangling names throw std::invalid_argument naming the item.
 class fas_directory
 {
     struct impl;
@@ -253,6 +257,9 @@ public:
         std::span<const std::uint32_t> members(const fas_group& group) const;
         const fas_role* role_in(const fas_person& person, std::int64_t group_id) const;
         std::span<const fas_config> configs(const fas_person& person) const;
+        // Changes whenever any data changes (every modifying call bumps it); lets callers
+        // cache what they render from this view.
+        std::uint64_t generation() const;
 
     private:
         friend class fas_directory;
@@ -323,8 +330,9 @@ struct fas_app_params
     std::function<std::chrono::system_clock::time_point()> clock;
     // FAS `gencert`: false makes /user/dogencert answer {"tg_flash": null}.
     bool gencert = true;
-    // Live tg-visit keys kept at most (anonymous ones are dropped first beyond this).
-    std::size_t max_sessions = 1'000'000;
+    // Live tg-visit keys kept at most (~250 bytes each). Beyond it expired, then anonymous
+    // visits are dropped first: every cookie-less request creates a visit, as in TG.
+    std::size_t max_sessions = 200'000;
     // Larger query strings or form bodies get 413.
     std::size_t max_form_bytes = 4u << 20;
     // json/people_query: more result rows (e.g. an unjoined cross product) get HTTP 500.
@@ -332,7 +340,29 @@ struct fas_app_params
     fas_quirks quirks;
 };
 
-// The FAS2 web application. handle() is thread-safe and never throws.
+// The FAS2 web application, to mount at fas_app_params::mount_prefix.
+//
+// Routes (paths relative to the mount point; GET and POST alike; parameters from the query
+// string and the form body, repeated keys = lists; extra path segments fill the positional
+// arguments in order):
+//   /  /index  /login  /logout            anonymous allowed
+//   /home  /json  /json/person_by_id  /json/person_by_username  /json/group_by_id
+//   /json/group_by_name  /json/user_id  /json/people_query  /json/fas_client/{group_data,
+//   user_data}  /user/view[/U]  /user/list  /user/dump  /user/dogencert  /user/gencert
+//   /group/dump[/G]  /group/list  /group/create/N/D/O/T  /group/view/G  /group/members/G
+//   /config/list/U/A[/P]  /config/set/U/A/ATTR  /fpca/     403 + login dict when anonymous
+// JSON when tg_format=json or the preferred Accept type is application/json or
+// text/javascript (/json/* always); small HTML pages otherwise (/group/dump: text/plain).
+// Every answer sets `tg-visit=<40 hex>; Path=/`. Errors: 400 (undecodable path or
+// parameters), 404 (unknown path), 413 (parameters over max_form_bytes), 500 HTML (unknown
+// or missing parameter, bad number, ... as TurboGears answered them), 200 + `exc` for
+// application errors.
+//
+// Cost: json/person_by_* is served from a render cache keyed by (person, view level,
+// directory generation); other reads build their answer per request (/user/list,
+// /group/dump and the fas_client data scale with the directory).
+//
+// Thread safety: handle() may run concurrently on any number of threads and never throws.
 class fas_application : public application
 {
     struct impl;

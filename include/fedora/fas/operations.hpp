@@ -104,6 +104,8 @@ struct verify_home
     bool credentials_only = false;
     operation_request build() const;
     error_code parse(raw_reply& r, result_type& out) const;
+    // An auth error (from FAS, or a missing identity before any I/O) means `false`.
+    error_code recover(error_code ec, raw_reply& r, result_type& out) const;
 };
 
 struct get_user_info
