@@ -386,7 +386,15 @@ std::string make_temp_dir()
 
 server::server(server_params params) : impl_(std::make_shared<impl>(std::move(params))) {}
 
-server::~server() { stop(); }
+server::~server()
+{
+    stop();
+    // A certificate directory the server made for itself goes with it.
+    if (impl_->params.tls && impl_->params.cert_dir.empty() && !impl_->cert_dir.empty()) {
+        std::error_code ignored;
+        std::filesystem::remove_all(impl_->cert_dir, ignored);
+    }
+}
 
 void server::start()
 {
