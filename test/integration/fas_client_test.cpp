@@ -9,6 +9,8 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 using namespace test_support;
@@ -474,4 +476,45 @@ TEST_CASE("the same FAS operation through a coroutine, a callback and a future")
     CHECK(from_coroutine == "admin");
     CHECK(from_callback == "admin");
     CHECK(from_future == "admin");
+}
+
+TEST_CASE("the optional session store: 0600 JSON, reused by origin and user, unsafe files ignored")
+{
+    fas_server fx;
+    asio::io_context ioc;
+    auto dir = std::filesystem::temp_directory_path() / ("fc-store-" + std::to_string(fx.server->port()));
+    std::filesystem::create_directories(dir);
+    const auto store = (dir / "sessions.json").string();
+
+    auto params = fx.account("jdoe", "jdoe-pass");
+    params.session_store = store;
+    {
+        fas::account_system first(ioc.get_executor(), params);
+        REQUIRE(!call<std::map<std::int64_t, std::string>>(ioc, [&](auto h) { first.async_user_id(h); }).ec);
+        CHECK(!first.session_id().empty());
+    }
+    auto perms = std::filesystem::status(store).permissions();
+    CHECK((perms & std::filesystem::perms::mask) ==
+          (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+    auto text = [&] {
+        std::ifstream in(store);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    }();
+    auto stored = boost::json::parse(text).as_object();
+    REQUIRE(stored.size() == 1);
+    CHECK(stored.begin()->key().starts_with(fedora::http::origin_of(boost::urls::url(fx.server->origin()))));
+
+    // A second object with the username only: it uses the stored session, no password.
+    auto again = params;
+    again.password.clear();
+    fas::account_system second(ioc.get_executor(), again);
+    CHECK(!second.session_id().empty());
+    REQUIRE(!call<std::map<std::int64_t, std::string>>(ioc, [&](auto h) { second.async_user_id(h); }).ec);
+    CHECK_FALSE(decoded_body(fx.last("json/user_id")).find("password"));
+
+    // A store others could write is not trusted.
+    std::filesystem::permissions(store, std::filesystem::perms::group_write, std::filesystem::perm_options::add);
+    fas::account_system third(ioc.get_executor(), again);
+    CHECK(third.session_id().empty());
+    std::filesystem::remove_all(dir);
 }
