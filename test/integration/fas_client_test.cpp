@@ -11,6 +11,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <thread>
 
 using namespace test_support;
@@ -517,4 +518,66 @@ TEST_CASE("the optional session store: 0600 JSON, reused by origin and user, uns
     fas::account_system third(ioc.get_executor(), again);
     CHECK(third.session_id().empty());
     std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("on the wire: every operation's request is python-fedora's (POST, path, form, auth)")
+{
+    fas_server fx;
+    asio::io_context ioc;
+    fas::account_system as(ioc.get_executor(), fx.account("admin", "admin"));
+    // Log in first, so that every request below carries the session (cookie + CSRF token).
+    REQUIRE(!call<std::map<std::int64_t, std::string>>(ioc, [&](auto h) { as.async_user_id(h); }).ec);
+    const std::string session = as.session_id();
+    const auto jdoe = fx.directory->person("jdoe")->id;
+
+    struct expectation
+    {
+        std::function<void(std::function<void(fedora::error_code)>)> call;
+        std::string path;                                         // under /accounts/
+        std::vector<std::pair<std::string, std::string>> fields;  // in order, before auth
+    };
+    auto run_op = [&](auto op) {
+        return [&as, op](std::function<void(fedora::error_code)> done) {
+            as.async_run(op, [done](fedora::error_code ec, auto) { done(ec); });
+        };
+    };
+    std::vector<expectation> table = {
+        {run_op(fas::ops::person_by_id{jdoe}), "json/person_by_id", {{"person_id", std::to_string(jdoe)}}},
+        {run_op(fas::ops::person_by_username{"jdoe"}), "json/person_by_username", {{"username", "jdoe"}}},
+        {run_op(fas::ops::group_by_id{100148}), "json/group_by_id", {{"group_id", "100148"}}},
+        {run_op(fas::ops::group_by_name{"packager"}), "json/group_by_name", {{"groupname", "packager"}}},
+        {run_op(fas::ops::group_members{"packager"}), "group/dump/packager", {}},
+        {run_op(fas::ops::people_by_key{"email", "j*", {"id"}}), "user/list",
+         {{"search", "j*"}, {"fields", "id"}, {"fields", "email"}}},
+        {run_op(fas::ops::people_query{{{"username", "j%"}}, {"id", "username"}}), "json/people_query",
+         {{"username", "j%"}, {"columns", "id,username"}}},
+        {run_op(fas::ops::user_id{}), "json/user_id", {}},
+        {run_op(fas::ops::user_data{}), "json/fas_client/user_data", {}},
+        {run_op(fas::ops::group_data{}), "json/fas_client/group_data", {}},
+        {run_op(fas::ops::get_config{"admin", "moin", "theme"}), "config/list/admin/moin/theme", {}},
+        {run_op(fas::ops::get_configs_like{"admin", "moin", "*"}), "config/list/admin/moin/%2A", {}},
+        {run_op(fas::ops::set_config{"admin", "moin", "theme", "x y"}), "config/set/admin/moin/theme", {{"value", "x y"}}},
+        {run_op(fas::ops::group_dump_all{}), "group/dump", {}},
+        {run_op(fas::ops::refresh_session{}), "", {}},
+        {run_op(fas::ops::get_user_info{}), "user/view", {}},
+        {run_op(fas::ops::group_list_op{}), "group/list", {}},
+    };
+    for (auto& e : table) {
+        CAPTURE(e.path);
+        fedora::error_code ec;
+        e.call([&](fedora::error_code c) { ec = c; });
+        ioc.restart();
+        ioc.run();
+        CHECK(!ec);
+        auto req = fx.server->last_request();
+        REQUIRE(req);
+        CHECK(req->method() == boost::beast::http::verb::post);
+        CHECK(std::string(req->target()) == "/accounts/" + e.path);
+        CHECK((*req)[boost::beast::http::field::accept] == "application/json");
+        CHECK((*req)[boost::beast::http::field::cookie] == "tg-visit=" + session);
+        auto form = decoded_body(*req);
+        std::vector<std::pair<std::string, std::string>> expected = e.fields;
+        expected.emplace_back("_csrf_token", fas::csrf_token_for(session));
+        CHECK(form.fields() == expected);
+    }
 }
