@@ -35,13 +35,10 @@ public:
     }
 };
 
-std::string what_of(const error_code& ec, const diagnostics& d)
+std::string what_of(const diagnostics& d)
 {
-    std::string s = ec.message();
-    if (!d.message.empty()) {
-        s += ": ";
-        s += d.message;
-    }
+    // system_error::what() appends ": <ec.message()> [category:value]" to this.
+    std::string s = d.message.empty() ? std::string("request failed") : d.message;
     if (d.http_status != 0) {
         s += " (HTTP ";
         s += std::to_string(d.http_status);
@@ -81,7 +78,7 @@ const boost::system::error_category& error_category() noexcept
 }
 
 error::error(error_code ec, diagnostics diag)
-    : boost::system::system_error(ec, what_of(ec, diag)), diag_(std::move(diag))
+    : boost::system::system_error(ec, what_of(diag)), diag_(std::move(diag))
 {
 }
 

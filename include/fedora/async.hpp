@@ -91,7 +91,9 @@ auto initiate(Initiation&& initiation, Token&& token, Args&&... args)
 {
     using token_type = std::decay_t<Token>;
     if constexpr (is_with_diagnostics<token_type>::value) {
-        return boost::asio::async_initiate<decltype(token.token), void(std::exception_ptr, R)>(
+        // (decltype((...)) keeps the constness of a const token.
+        return boost::asio::async_initiate<std::remove_reference_t<decltype((token.token))>,
+                                           void(std::exception_ptr, R)>(
             [](auto handler, auto init, auto&&... a) {
                 std::move(init)(throwing_handler<decltype(handler)>{std::move(handler)},
                                 std::forward<decltype(a)>(a)...);

@@ -116,11 +116,11 @@ error_code read_fas_answer(http::response& resp, raw_reply& out)
     }
     const std::string& body = resp.message.body();
     if (out.status == 401 || out.status == 403) {
-        out.diag.message = "FAS refused the identity (HTTP " + std::to_string(out.status) + ")";
+        out.diag.message = "FAS refused the identity";
         return make_error_code(errc::auth_error);
     }
     if (out.status >= 400) {
-        out.diag.message = "FAS answered HTTP " + std::to_string(out.status);
+        out.diag.message = "FAS answered with an error status";
         out.diag.body_snippet = snippet(body);
         return make_error_code(errc::server_error);
     }
