@@ -581,3 +581,43 @@ TEST_CASE("on the wire: every operation's request is python-fedora's (POST, path
         CHECK(form.fields() == expected);
     }
 }
+
+TEST_CASE("FAS answers broken by the emulator's faults become typed errors")
+{
+    fas_server fx;
+    asio::io_context ioc;
+    fas::account_system as(ioc.get_executor(), fx.account("admin", "admin"));
+    REQUIRE(!call<std::map<std::int64_t, std::string>>(ioc, [&](auto h) { as.async_user_id(h); }).ec);
+    const std::string route = "/accounts/json/person_by_username";
+    auto lookup = [&] { return call<std::optional<fas::person>>(ioc, [&](auto h) { as.async_person_by_username("jdoe", h); }); };
+
+    fx.server->set_fault(route, {.kind = emu::fault_kind::malformed_json, .count = 1});
+    auto cut = lookup();
+    CHECK(cut.ec == errc::server_error);
+    CHECK(cut.r.diag.message.find("not JSON") != std::string::npos);
+    CHECK(!cut.r.diag.body_snippet.empty());
+
+    fx.server->set_fault(route, {.kind = emu::fault_kind::server_error_html, .status = 503, .count = 1});
+    auto html = lookup();
+    CHECK(html.ec == errc::server_error);
+    CHECK(html.r.diag.http_status == 503);
+    CHECK(html.r.diag.body_snippet.find("Service Unavailable") != std::string::npos);
+
+    fx.server->set_fault(route, {.kind = emu::fault_kind::latency, .delay = 200ms, .count = 1});
+    auto slow = lookup();
+    CHECK(!slow.ec);
+
+    fx.server->set_fault(route, {.kind = emu::fault_kind::redirect_other_origin, .location = "http://127.0.0.1:1/x", .count = 1});
+    auto away = lookup();
+    CHECK(away.ec == errc::redirect_error);
+
+    // Reads are retried after a transient 503 when the client asks for it.
+    auto params = fx.account("admin", "admin");
+    params.client.read_retry = {.max_attempts = 3, .initial_backoff = 10ms};
+    fas::account_system patient(ioc.get_executor(), params);
+    fx.server->set_fault(route, {.kind = emu::fault_kind::server_error_html, .status = 503, .count = 1});
+    auto retried = call<std::optional<fas::person>>(ioc, [&](auto h) { patient.async_person_by_username("jdoe", h); });
+    CHECK(!retried.ec);
+    CHECK(retried.r.diag.attempts == 2);
+    CHECK(lookup().r.value->username == "jdoe");
+}
