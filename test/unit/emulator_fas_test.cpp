@@ -250,8 +250,11 @@ TEST_CASE("login: failures answer 403 with the login dict")
         o.body = form({{"user_name", user}, {"password", pass}, {"login", "Login"}, {"extra", "1"}});
         return env.send("/login", o);
     };
-    for (auto [u, p] : {std::pair{"jdoe", "wrong"}, {"nobody", "x"}, {"jdoe", ""}, {"", ""},
-                        {"disabled", "disabled-pass"}, {"inactive", "inactive-pass"}}) {
+    for (auto up : {std::pair{"jdoe", "wrong"}, {"nobody", "x"}, {"jdoe", ""}, {"", ""},
+                    {"disabled", "disabled-pass"}, {"inactive", "inactive-pass"}}) {
+        // (Named copies, not structured bindings: clang 14 cannot capture those in CAPTURE.)
+        const char* u = up.first;
+        const char* p = up.second;
         CAPTURE(u);
         auto a = attempt(u, p);
         CHECK(a.status() == 403);
