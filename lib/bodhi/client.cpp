@@ -5,6 +5,7 @@
 // (Coroutine calls get named locals, never temporaries: GCC 12 destroys a temporary
 // argument of a coroutine call twice.)
 #include "core.hpp"
+#include "../detail/completion.hpp"
 #include "model.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -26,6 +27,8 @@ namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
 namespace json = boost::json;
 using detail::bodhi_core;
+using fedora::detail::continue_on;
+using fedora::detail::spawn_with;
 
 namespace detail {
 
@@ -78,39 +81,6 @@ namespace {
 
 constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 using result_t = std::tuple<error_code, raw_reply>;
-
-// Binds `f` to the executor and cancellation slot of `h`. The associations are read before
-// `f` is built, because `f` usually takes `h` over.
-template <class Handler>
-auto continue_on(const Handler& h, const asio::any_io_executor& fallback)
-{
-    return [ex = asio::get_associated_executor(h, fallback),
-            slot = asio::get_associated_cancellation_slot(h)](auto&& f) {
-        return asio::bind_executor(ex, asio::bind_cancellation_slot(slot, std::forward<decltype(f)>(f)));
-    };
-}
-
-// Runs an awaitable that yields (error_code, R) and completes `handler` with it.
-template <class R, class Handler>
-void spawn_with(const asio::any_io_executor& ex, asio::awaitable<std::tuple<error_code, R>> work, Handler handler)
-{
-    auto strand = asio::make_strand(ex);
-    asio::co_spawn(strand, std::move(work),
-                   continue_on(handler, strand)([h = std::move(handler)](std::exception_ptr ep,
-                                                                          std::tuple<error_code, R> t) mutable {
-                       auto& [ec, r] = t;
-                       if (ep) {
-                           ec = make_error_code(errc::server_error);
-                           try {
-                               std::rethrow_exception(ep);
-                           } catch (const std::exception& e) {
-                               r.diag.message = e.what();
-                           } catch (...) {
-                           }
-                       }
-                       std::move(h)(ec, std::move(r));
-                   }));
-}
 
 std::string snippet(std::string_view body) { return mask_secrets(body.substr(0, 1024)); }
 

@@ -379,49 +379,7 @@ std::string to_bodhi2_key(std::string_view key)
 
 namespace detail {
 
-std::string str(const json::object& o, std::string_view key)
-{
-    auto* v = o.if_contains(key);
-    if (!v || v->is_null())
-        return {};
-    if (v->is_string())
-        return std::string(v->get_string());
-    return json::serialize(*v);
-}
 
-std::optional<std::int64_t> opt_num(const json::object& o, std::string_view key)
-{
-    auto* v = o.if_contains(key);
-    if (!v)
-        return std::nullopt;
-    if (v->is_int64())
-        return v->get_int64();
-    if (v->is_uint64())
-        return static_cast<std::int64_t>(v->get_uint64());
-    if (v->is_double())
-        return static_cast<std::int64_t>(v->get_double());
-    if (v->is_string()) {
-        std::int64_t n = 0;
-        auto s = v->get_string();
-        if (std::from_chars(s.data(), s.data() + s.size(), n).ec == std::errc{})
-            return n;
-    }
-    return std::nullopt;
-}
-
-std::int64_t num(const json::object& o, std::string_view key) { return opt_num(o, key).value_or(0); }
-
-bool flag(const json::object& o, std::string_view key)
-{
-    auto* v = o.if_contains(key);
-    return v && v->is_bool() && v->get_bool();
-}
-
-const json::object* obj(const json::object& o, std::string_view key)
-{
-    auto* v = o.if_contains(key);
-    return v ? v->if_object() : nullptr;
-}
 
 const json::array* arr(const json::object& o, std::string_view key)
 {

@@ -2,6 +2,8 @@
 // adapters use.
 #pragma once
 
+#include "../detail/json_read.hpp"
+
 #include <fedora/bodhi/operations.hpp>
 
 #include <boost/json.hpp>
@@ -12,11 +14,11 @@
 
 namespace fedora::bodhi::detail {
 
-std::string str(const boost::json::object& o, std::string_view key);
-std::int64_t num(const boost::json::object& o, std::string_view key);
-std::optional<std::int64_t> opt_num(const boost::json::object& o, std::string_view key);
-bool flag(const boost::json::object& o, std::string_view key);
-const boost::json::object* obj(const boost::json::object& o, std::string_view key);
+using fedora::detail::json_read::flag;
+using fedora::detail::json_read::num;
+using fedora::detail::json_read::obj;
+using fedora::detail::json_read::opt_num;
+using fedora::detail::json_read::str;
 const boost::json::array* arr(const boost::json::object& o, std::string_view key);
 
 // The answer is not the expected shape: server_error with a snippet.

@@ -1,4 +1,5 @@
 #include "core.hpp"
+#include "../detail/completion.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -11,22 +12,13 @@ namespace fedora::fas {
 
 namespace asio = boost::asio;
 using detail::identity;
+using fedora::detail::continue_on;
+using fedora::detail::spawn_with;
 
 namespace {
 
 constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 using tuple_awaitable_t = std::decay_t<decltype(tuple_awaitable)>;
-
-// Binds `f` to the executor and cancellation slot of `h`. The associations are read before
-// `f` is built, because `f` usually takes `h` over.
-template <class Handler>
-auto continue_on(const Handler& h, const asio::any_io_executor& fallback)
-{
-    return [ex = asio::get_associated_executor(h, fallback),
-            slot = asio::get_associated_cancellation_slot(h)](auto&& f) {
-        return asio::bind_executor(ex, asio::bind_cancellation_slot(slot, std::forward<decltype(f)>(f)));
-    };
-}
 
 // One exchange with the identity's session, logging in again once if FAS refuses it.
 asio::awaitable<std::tuple<error_code, raw_reply>> exchange(std::shared_ptr<identity> id,
@@ -50,29 +42,6 @@ asio::awaitable<std::tuple<error_code, raw_reply>> exchange(std::shared_ptr<iden
     if (!ec || ec == errc::app_error)
         id->adopt(r.session_id);
     co_return std::tuple<error_code, raw_reply>{ec, std::move(r)};
-}
-
-// Runs an awaitable that yields (error_code, R) and completes `handler` with it.
-template <class R, class Handler>
-void spawn_with(const asio::any_io_executor& ex, asio::awaitable<std::tuple<error_code, R>> work,
-                Handler handler)
-{
-    auto strand = asio::make_strand(ex);
-    asio::co_spawn(strand, std::move(work),
-                   continue_on(handler, strand)([h = std::move(handler)](std::exception_ptr ep,
-                                                                          std::tuple<error_code, R> t) mutable {
-                       auto& [ec, r] = t;
-                       if (ep) {
-                           ec = make_error_code(errc::server_error);
-                           try {
-                               std::rethrow_exception(ep);
-                           } catch (const std::exception& e) {
-                               r.diag.message = e.what();
-                           } catch (...) {
-                           }
-                       }
-                       std::move(h)(ec, std::move(r));
-                   }));
 }
 
 template <class Op>

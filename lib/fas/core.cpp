@@ -1,4 +1,5 @@
 #include "core.hpp"
+#include "../detail/completion.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -27,6 +28,7 @@ namespace detail {
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
 namespace json = boost::json;
+using fedora::detail::continue_on;
 
 namespace {
 
@@ -70,17 +72,6 @@ void complete_later(const asio::any_io_executor& fallback, raw_handler handler, 
     asio::post(fallback, asio::bind_executor(ex, [h = std::move(handler), ec, r = std::move(r)]() mutable {
                    std::move(h)(ec, std::move(r));
                }));
-}
-
-// Binds `f` to the executor and cancellation slot of `h`. The associations are read before
-// `f` is built, because `f` usually takes `h` over.
-template <class Handler>
-auto continue_on(const Handler& h, const asio::any_io_executor& fallback)
-{
-    return [ex = asio::get_associated_executor(h, fallback),
-            slot = asio::get_associated_cancellation_slot(h)](auto&& f) {
-        return asio::bind_executor(ex, asio::bind_cancellation_slot(slot, std::forward<decltype(f)>(f)));
-    };
 }
 
 } // namespace

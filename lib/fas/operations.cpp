@@ -1,5 +1,7 @@
 #include <fedora/fas/operations.hpp>
 
+#include "../detail/json_read.hpp"
+
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 
@@ -11,45 +13,9 @@
 namespace fedora::fas {
 namespace json = boost::json;
 
+using namespace fedora::detail::json_read;
+
 namespace {
-
-// ---- reading JSON leniently: a privacy-hidden field is null, a missing one too -----------
-
-std::string str(const json::object& o, std::string_view key)
-{
-    auto* v = o.if_contains(key);
-    if (!v || v->is_null())
-        return {};
-    if (v->is_string())
-        return std::string(v->get_string());
-    return json::serialize(*v);
-}
-
-std::optional<std::int64_t> opt_int(const json::object& o, std::string_view key)
-{
-    auto* v = o.if_contains(key);
-    if (!v)
-        return std::nullopt;
-    if (v->is_int64())
-        return v->get_int64();
-    if (v->is_uint64())
-        return static_cast<std::int64_t>(v->get_uint64());
-    if (v->is_string()) {
-        std::int64_t n = 0;
-        auto s = v->get_string();
-        if (std::from_chars(s.data(), s.data() + s.size(), n).ec == std::errc{})
-            return n;
-    }
-    return std::nullopt;
-}
-
-std::int64_t num(const json::object& o, std::string_view key) { return opt_int(o, key).value_or(0); }
-
-bool flag(const json::object& o, std::string_view key)
-{
-    auto* v = o.if_contains(key);
-    return v && v->is_bool() && v->get_bool();
-}
 
 bool succeeded(const raw_reply& r)
 {
@@ -87,7 +53,7 @@ role to_role(const json::object& o)
     r.group_id = num(o, "group_id");
     r.role_type = str(o, "role_type");
     r.role_status = str(o, "role_status");
-    r.sponsor_id = opt_int(o, "sponsor_id");
+    r.sponsor_id = opt_num(o, "sponsor_id");
     r.creation = str(o, "creation");
     r.approval = str(o, "approval");
     r.raw = o;
@@ -110,12 +76,12 @@ group to_group(const json::object& o)
     g.id = num(o, "id");
     g.name = str(o, "name");
     g.display_name = str(o, "display_name");
-    g.owner_id = opt_int(o, "owner_id");
+    g.owner_id = opt_num(o, "owner_id");
     g.group_type = str(o, "group_type");
     g.needs_sponsor = flag(o, "needs_sponsor");
     g.user_can_remove = flag(o, "user_can_remove");
     g.invite_only = flag(o, "invite_only");
-    g.prerequisite_id = opt_int(o, "prerequisite_id");
+    g.prerequisite_id = opt_num(o, "prerequisite_id");
     g.joinmsg = str(o, "joinmsg");
     g.apply_rules = str(o, "apply_rules");
     g.creation = str(o, "creation");

@@ -1,0 +1,58 @@
+// Private: completing a type-erased handler from library code, shared by the FAS and Bodhi
+// clients.
+#pragma once
+
+#include <fedora/error.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <exception>
+#include <tuple>
+
+namespace fedora::detail {
+
+// Binds `f` to the executor and cancellation slot of `h`. The associations are read before
+// `f` is built, because `f` usually takes `h` over.
+template <class Handler>
+auto continue_on(const Handler& h, const boost::asio::any_io_executor& fallback)
+{
+    namespace asio = boost::asio;
+    return [ex = asio::get_associated_executor(h, fallback),
+            slot = asio::get_associated_cancellation_slot(h)](auto&& f) {
+        return asio::bind_executor(ex, asio::bind_cancellation_slot(slot, std::forward<decltype(f)>(f)));
+    };
+}
+
+// Runs an awaitable yielding (error_code, R) on a new strand and completes `handler` with
+// it; R has a `diag` member.
+template <class R, class Handler>
+void spawn_with(const boost::asio::any_io_executor& ex,
+                boost::asio::awaitable<std::tuple<error_code, R>> work, Handler handler)
+{
+    namespace asio = boost::asio;
+    auto strand = asio::make_strand(ex);
+    asio::co_spawn(strand, std::move(work),
+                   continue_on(handler, strand)([h = std::move(handler)](std::exception_ptr ep,
+                                                                          std::tuple<error_code, R> t) mutable {
+                       auto& [ec, r] = t;
+                       if (ep) {
+                           // Only allocation failures and the like get here.
+                           ec = make_error_code(errc::server_error);
+                           try {
+                               std::rethrow_exception(ep);
+                           } catch (const std::exception& e) {
+                               r.diag.message = std::string("internal failure: ") + e.what();
+                           } catch (...) {
+                               r.diag.message = "internal failure";
+                           }
+                       }
+                       std::move(h)(ec, std::move(r));
+                   }));
+}
+
+} // namespace fedora::detail

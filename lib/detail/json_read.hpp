@@ -1,0 +1,59 @@
+// Private: lenient reading of server JSON, shared by the FAS and Bodhi parsers. A field that
+// is missing or null (privacy-hidden) reads as empty; numbers may come as strings.
+#pragma once
+
+#include <boost/json.hpp>
+
+#include <charconv>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace fedora::detail::json_read {
+
+inline std::string str(const boost::json::object& o, std::string_view key)
+{
+    auto* v = o.if_contains(key);
+    if (!v || v->is_null())
+        return {};
+    if (v->is_string())
+        return std::string(v->get_string());
+    return boost::json::serialize(*v);
+}
+
+inline std::optional<std::int64_t> opt_num(const boost::json::object& o, std::string_view key)
+{
+    auto* v = o.if_contains(key);
+    if (!v)
+        return std::nullopt;
+    if (v->is_int64())
+        return v->get_int64();
+    if (v->is_uint64())
+        return static_cast<std::int64_t>(v->get_uint64());
+    if (v->is_double())
+        return static_cast<std::int64_t>(v->get_double());
+    if (v->is_string()) {
+        std::int64_t n = 0;
+        auto s = v->get_string();
+        if (std::from_chars(s.data(), s.data() + s.size(), n).ec == std::errc{})
+            return n;
+    }
+    return std::nullopt;
+}
+
+inline std::int64_t num(const boost::json::object& o, std::string_view key) { return opt_num(o, key).value_or(0); }
+
+inline bool flag(const boost::json::object& o, std::string_view key)
+{
+    auto* v = o.if_contains(key);
+    return v && v->is_bool() && v->get_bool();
+}
+
+inline const boost::json::object* obj(const boost::json::object& o, std::string_view key)
+{
+    auto* v = o.if_contains(key);
+    return v ? v->if_object() : nullptr;
+}
+
+} // namespace fedora::detail::json_read
