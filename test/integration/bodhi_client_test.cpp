@@ -701,3 +701,36 @@ TEST_CASE("bodhi client: Bodhi 1 sessions carry tg-visit and its _csrf_token")
         ioc, [&](auto h) { client.async_query_overrides(oq, bodhi::auth_params::with_session(login.r.session), h); });
     CHECK(stale.ec == errc::auth_error);
 }
+
+TEST_CASE_TEMPLATE("bodhi client: the emulator's fault switches on Bodhi routes", V, version_t<1>, version_t<2>)
+{
+    constexpr server_version v = version_of(V::value);
+    bodhi_site site;
+    asio::io_context ioc;
+    auto params = site.params(v, true);
+    bodhi::client client(ioc.get_executor(), params);
+    const auto anonymous = bodhi::auth_params::anonymous();
+    const std::string prefix = site.base(v).substr(site.server->origin().size());
+    auto releases = [&] {
+        return call<std::vector<bodhi::release>>(ioc, [&](auto h) { client.async_releases(anonymous, h); });
+    };
+
+    site.server->set_fault(prefix + "releases", {.kind = emu::fault_kind::server_error_html, .status = 502, .count = 1});
+    auto html = releases();
+    CHECK(html.ec == errc::server_error);
+    CHECK(html.r.diag.http_status == 502);
+
+    site.server->set_fault(prefix + "releases", {.kind = emu::fault_kind::malformed_json, .count = 1});
+    CHECK(releases().ec == errc::server_error);
+
+    site.server->set_fault(prefix + "releases", {.kind = emu::fault_kind::close_after_bytes, .bytes = 40, .count = 1});
+    CHECK(releases().ec == errc::protocol_error);
+
+    site.server->set_fault(prefix + "releases", {.kind = emu::fault_kind::broken_chunked, .count = 1});
+    CHECK(releases().ec == errc::protocol_error);
+
+    // And the route works again once the faults are spent.
+    auto ok = releases();
+    CHECK(!ok.ec);
+    CHECK(ok.r.value.size() == 5);
+}
