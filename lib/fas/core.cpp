@@ -1,5 +1,6 @@
 #include "core.hpp"
 #include "../detail/completion.hpp"
+#include "json_dump_sink.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -92,7 +93,7 @@ fas_core::fas_core(std::shared_ptr<http::client> t, client_params p)
     origin = http::origin_of(base);
 }
 
-error_code read_fas_answer(http::response& resp, raw_reply& out)
+error_code read_fas_answer(http::response& resp, raw_reply& out, json_dump_sink* sink)
 {
     out.status = resp.status();
     out.diag.http_status = resp.status();
@@ -118,7 +119,12 @@ error_code read_fas_answer(http::response& resp, raw_reply& out)
     error_code ec;
     json::parse_options opt;
     opt.max_depth = 64;
-    out.body = json::parse(body, ec, {}, opt);
+    if (resp.body_streamed && sink) {
+        out.body = sink->take_rest();
+        out.streamed = true;
+    } else {
+        out.body = json::parse(body, ec, {}, opt);
+    }
     if (ec) {
         out.diag.message = "the answer is not JSON: " + ec.message();
         out.diag.body_snippet = snippet(body);
@@ -181,6 +187,7 @@ error_code build_http_request(const fas_core& core, const operation_request& req
     if (req.safe_to_repeat)
         out.retry = core.params.read_retry;
     out.timeout = core.params.timeout;
+    out.sink = req.sink;
     return {};
 }
 
@@ -324,7 +331,7 @@ std::string session_from(const http::response& resp)
 // the follow-up must carry the session the redirect itself may have set (a login in the
 // same request), and only ever to FAS's own origin.
 void send_fas(std::shared_ptr<fas_core> core, http::request hreq, std::string session, unsigned redirects_left,
-              bool follow, raw_handler handler)
+              bool follow, std::shared_ptr<json_dump_sink> sink, raw_handler handler)
 {
     const auto fallback = core->transport->get_executor();
     hreq.max_redirects = 0;
@@ -332,7 +339,7 @@ void send_fas(std::shared_ptr<fas_core> core, http::request hreq, std::string se
     transport->async_send(
         std::move(hreq),
         continue_on(handler, fallback)([core, session = std::move(session), redirects_left, follow,
-                                        h = std::move(handler)](error_code ec, http::response resp) mutable {
+                                        sink = std::move(sink), h = std::move(handler)](error_code ec, http::response resp) mutable {
             const unsigned status = resp.status();
             if (!ec && follow && (status == 301 || status == 302 || status == 303) &&
                 resp.message.find(bhttp::field::location) != resp.message.end()) {
@@ -359,14 +366,16 @@ void send_fas(std::shared_ptr<fas_core> core, http::request hreq, std::string se
                     get.headers.set(bhttp::field::cookie, std::string(session_cookie) + "=" + session);
                 get.safe_to_repeat = true;  // reading the page the write led to
                 get.timeout = core->params.timeout;
+                get.sink = sink;
                 auto c = core;
-                send_fas(std::move(c), std::move(get), std::move(session), redirects_left - 1, true, std::move(h));
+                send_fas(std::move(c), std::move(get), std::move(session), redirects_left - 1, true,
+                         std::move(sink), std::move(h));
                 return;
             }
             raw_reply out;
             out.diag = std::move(resp.diag);
             if (!ec)
-                ec = read_fas_answer(resp, out);
+                ec = read_fas_answer(resp, out, sink.get());
             if (out.session_id.empty() && !ec)
                 out.session_id = session;  // set by a redirect on the way
             std::move(h)(ec, std::move(out));
@@ -386,7 +395,7 @@ void proxy_client::start(std::shared_ptr<detail::fas_core> core, operation_reque
         detail::complete_later(fallback, std::move(handler), ec, std::move(r));
         return;
     }
-    detail::send_fas(std::move(core), std::move(hreq), std::string(), 5, req.follow_redirects,
+    detail::send_fas(std::move(core), std::move(hreq), std::string(), 5, req.follow_redirects, req.sink,
                      std::move(handler));
 }
 

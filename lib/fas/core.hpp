@@ -11,6 +11,8 @@
 
 namespace fedora::fas::detail {
 
+class json_dump_sink;
+
 class fas_core
 {
 public:
@@ -24,7 +26,8 @@ public:
 
 // Reads what every FAS answer needs read (pure; unit-tested): the session cookie,
 // 401/403, other failing statuses, JSON, `exc`.
-error_code read_fas_answer(http::response& resp, raw_reply& out);
+// With a sink that took the body, the answer is what the sink kept (see json_dump_sink).
+error_code read_fas_answer(http::response& resp, raw_reply& out, json_dump_sink* sink = nullptr);
 
 // Builds the HTTP request of an operation for an identity, or says why it cannot.
 error_code build_http_request(const fas_core& core, const operation_request& req,

@@ -1,6 +1,7 @@
 #include <fedora/fas/operations.hpp>
 
 #include "../detail/json_read.hpp"
+#include "json_dump_sink.hpp"
 
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
@@ -430,6 +431,63 @@ const std::vector<std::string>& people_by_key::user_fields()
     return fields;
 }
 
+namespace {
+
+// What people_by_key makes of one entry of user/list, whether it came in a DOM or streamed.
+struct person_reader
+{
+    std::string key;
+    std::vector<std::string> wanted;
+    bool want_bugzilla = false;
+
+    explicit person_reader(const people_by_key& op)
+        : key(op.key), wanted(op.fields.empty() ? people_by_key::user_fields() : op.fields)
+    {
+        want_bugzilla = requested("bugzilla_email");
+    }
+
+    bool requested(std::string_view f) const { return std::find(wanted.begin(), wanted.end(), f) != wanted.end(); }
+
+    void start(people_map& out) const
+    {
+        if (key == "id")
+            out.emplace<people_by_id_map>();
+        else
+            out.emplace<people_by_text_map>();
+    }
+
+    error_code add(const json::value& e, people_map& out, std::string& why) const
+    {
+        if (!e.is_object()) {
+            why = "unexpected answer: user/list entry";
+            return make_error_code(errc::server_error);
+        }
+        json::object p(e.get_object(), json::storage_ptr());  // the person keeps it as `raw`
+        if (want_bugzilla)
+            p["bugzilla_email"] = p.contains("email") ? p["email"] : json::value(nullptr);
+        auto key_value = p.if_contains(key);
+        if (!key_value) {
+            why = "unexpected answer: user/list entry without `" + key + "`";
+            return make_error_code(errc::server_error);
+        }
+        json::value k = *key_value;
+        for (auto f : {std::string_view("id"), std::string_view("email"), std::string_view(key)})
+            if (!requested(f))
+                p.erase(f);
+        person pp = to_person(p);
+        if (!want_bugzilla)
+            pp.bugzilla_email.clear();
+        if (auto* by_id = std::get_if<people_by_id_map>(&out))
+            (*by_id)[k.is_int64() ? k.get_int64() : 0] = std::move(pp);
+        else
+            std::get<people_by_text_map>(out)[k.is_string() ? std::string(k.get_string()) : json::serialize(k)] =
+                std::move(pp);
+        return {};
+    }
+};
+
+} // namespace
+
 operation_request people_by_key::build() const
 {
     auto r = make_request("user/list");
@@ -460,6 +518,14 @@ operation_request people_by_key::build() const
     for (auto& f : wanted)
         if (f != "bugzilla_email")
             r.form.add("fields", f);
+    streamed = std::make_shared<result_type>();
+    auto reader = std::make_shared<const person_reader>(*this);
+    reader->start(*streamed);
+    r.sink = std::make_shared<detail::json_dump_sink>(
+        std::vector<std::string>{"people", "unapproved_people"},
+        [reader, out = streamed](std::string_view, const json::value& e, std::string& why) {
+            return reader->add(e, *out, why);
+        });
     return r;
 }
 
@@ -468,46 +534,25 @@ error_code people_by_key::parse(raw_reply& r, result_type& out) const
     auto* o = r.body.if_object();
     if (!o || !o->contains("people"))
         return wrong_shape(r, "user/list without `people`");
-    const auto& all = user_fields();
-    std::vector<std::string> wanted = fields.empty() ? all : fields;
-    const bool want_bugzilla = std::find(wanted.begin(), wanted.end(), "bugzilla_email") != wanted.end();
-    auto requested = [&](std::string_view f) {
-        return std::find(wanted.begin(), wanted.end(), f) != wanted.end();
-    };
-    people_by_id_map by_id;
-    people_by_text_map by_text;
+    if (r.streamed && streamed) {
+        out = std::move(*streamed);
+        return {};
+    }
+    const person_reader reader(*this);
+    reader.start(out);
     for (auto list : {"people", "unapproved_people"}) {
         auto* v = o->if_contains(list);
         if (!v || !v->is_array())
             continue;
         for (auto& e : v->get_array()) {
-            if (!e.is_object())
-                return wrong_shape(r, "user/list entry");
-            json::object p = e.get_object();
-            if (want_bugzilla)
-                p["bugzilla_email"] = p.contains("email") ? p["email"] : json::value(nullptr);
-            auto key_value = p.if_contains(key);
-            if (!key_value)
-                return wrong_shape(r, "user/list entry without `" + key + "`");
-            json::value k = *key_value;
-            for (auto f : {std::string_view("id"), std::string_view("email"), std::string_view(key)})
-                if (!requested(f))
-                    p.erase(f);
-            person pp = to_person(p);
-            if (!want_bugzilla)
-                pp.bugzilla_email.clear();
-            if (key == "id") {
-                auto id = k.is_int64() ? k.get_int64() : 0;
-                by_id[id] = std::move(pp);
-            } else {
-                by_text[k.is_string() ? std::string(k.get_string()) : json::serialize(k)] = std::move(pp);
+            std::string why;
+            if (auto ec = reader.add(e, out, why)) {
+                r.diag.message = std::move(why);
+                r.diag.body_snippet = json::serialize(e).substr(0, 1024);
+                return ec;
             }
         }
     }
-    if (key == "id")
-        out = std::move(by_id);
-    else
-        out = std::move(by_text);
     return {};
 }
 
@@ -567,20 +612,43 @@ error_code people_query::parse(raw_reply& r, result_type& out) const
     return {};
 }
 
-operation_request user_data::build() const { return make_request("json/fas_client/user_data"); }
+namespace {
+
+void add_user_data_entry(std::string_view id, const json::value& v, user_data::result_type& out)
+{
+    if (!v.is_object())
+        return;
+    auto& o = v.get_object();
+    out[std::string(id)] = user_data_entry{str(o, "username"), str(o, "password"), str(o, "human_name"),
+                                           str(o, "ssh_key"), str(o, "email"), flag(o, "alias_enabled")};
+}
+
+} // namespace
+
+operation_request user_data::build() const
+{
+    auto r = make_request("json/fas_client/user_data");
+    streamed = std::make_shared<result_type>();
+    r.sink = std::make_shared<detail::json_dump_sink>(
+        std::vector<std::string>{"data"},
+        [out = streamed](std::string_view id, const json::value& v, std::string&) {
+            add_user_data_entry(id, v, *out);
+            return error_code{};
+        });
+    return r;
+}
 
 error_code user_data::parse(raw_reply& r, result_type& out) const
 {
     auto* d = succeeded(r) ? object_at(r, "data") : nullptr;
     if (!d)
         return app_error(r, "FASError", "FAS server unable to retrieve user information");
-    for (auto& [id, v] : *d) {
-        if (!v.is_object())
-            continue;
-        auto& o = v.get_object();
-        out[std::string(id)] = user_data_entry{str(o, "username"), str(o, "password"), str(o, "human_name"),
-                                               str(o, "ssh_key"), str(o, "email"), flag(o, "alias_enabled")};
+    if (r.streamed && streamed) {
+        out = std::move(*streamed);
+        return {};
     }
+    for (auto& [id, v] : *d)
+        add_user_data_entry(id, v, out);
     return {};
 }
 

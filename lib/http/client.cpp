@@ -23,6 +23,7 @@
 #include <boost/url/parse.hpp>
 
 #include <sys/socket.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <deque>
@@ -40,6 +41,140 @@ namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 using clock = std::chrono::steady_clock;
 constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+
+// The one body type the transport reads with. It keeps the body as a string (as
+// string_body would) unless the request's sink accepts it, and inflates gzip on the way.
+// The body limit is applied by the parser to the bytes on the wire and here to the inflated
+// bytes, so that neither a long body nor a small bomb gets through.
+struct received_body
+{
+    struct value_type
+    {
+        std::string text;
+        body_sink* sink = nullptr;
+        bool streamed = false;
+        bool inflated = false;
+        bool gzip_allowed = false;
+        std::uint64_t limit = 0;
+        bool sink_failed = false;
+    };
+
+    class reader
+    {
+    public:
+        template <bool isRequest, class Fields>
+        reader(bhttp::header<isRequest, Fields>& h, value_type& b) : header_(h), body_(b)
+        {
+        }
+
+        ~reader()
+        {
+            if (zs_)
+                inflateEnd(zs_.get());
+        }
+
+        void init(const boost::optional<std::uint64_t>& length, error_code& ec)
+        {
+            body_.text.clear();
+            body_.streamed = false;
+            body_.inflated = false;
+            const auto encoding = header_[bhttp::field::content_encoding];
+            if (!encoding.empty() && !beast::iequals(encoding, "identity")) {
+                if (!body_.gzip_allowed ||
+                    !(beast::iequals(encoding, "gzip") || beast::iequals(encoding, "x-gzip"))) {
+                    ec = bhttp::error::bad_field;
+                    return;
+                }
+                zs_ = std::make_unique<z_stream>();
+                if (inflateInit2(zs_.get(), 16 + MAX_WBITS) != Z_OK) {
+                    zs_.reset();
+                    ec = make_error_code(std::errc::not_enough_memory);
+                    return;
+                }
+                body_.inflated = true;
+            }
+            body_.streamed = body_.sink && body_.sink->accept(header_);
+            if (!body_.streamed && !zs_ && length)
+                body_.text.reserve(static_cast<std::size_t>(std::min(*length, body_.limit)));
+        }
+
+        template <class ConstBufferSequence>
+        std::size_t put(const ConstBufferSequence& buffers, error_code& ec)
+        {
+            std::size_t taken = 0;
+            for (auto b : beast::buffers_range_ref(buffers)) {
+                const auto* p = static_cast<const char*>(b.data());
+                if (zs_)
+                    inflate_some(p, b.size(), ec);
+                else
+                    deliver(p, b.size(), ec);
+                if (ec)
+                    return taken;
+                taken += b.size();
+            }
+            return taken;
+        }
+
+        void finish(error_code& ec)
+        {
+            if (zs_ && !stream_end_) {
+                ec = bhttp::error::partial_message;  // the gzip stream was cut short
+                return;
+            }
+            if (body_.streamed) {
+                ec = body_.sink->finish();
+                body_.sink_failed = bool(ec);
+            }
+        }
+
+    private:
+        void deliver(const char* p, std::size_t n, error_code& ec)
+        {
+            if (body_.streamed) {
+                ec = body_.sink->write({p, n});
+                body_.sink_failed = bool(ec);
+            } else {
+                body_.text.append(p, n);
+            }
+        }
+
+        void inflate_some(const char* p, std::size_t n, error_code& ec)
+        {
+            char out[16 * 1024];
+            zs_->next_in = reinterpret_cast<Bytef*>(const_cast<char*>(p));
+            zs_->avail_in = static_cast<uInt>(n);
+            while (zs_->avail_in > 0 && !ec) {
+                if (stream_end_) {
+                    ec = bhttp::error::unexpected_body;  // bytes after the gzip stream
+                    return;
+                }
+                zs_->next_out = reinterpret_cast<Bytef*>(out);
+                zs_->avail_out = sizeof out;
+                const int rc = inflate(zs_.get(), Z_NO_FLUSH);
+                if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
+                    ec = bhttp::error::bad_chunk;  // not a valid gzip stream
+                    return;
+                }
+                stream_end_ = rc == Z_STREAM_END;
+                const std::size_t produced = sizeof out - zs_->avail_out;
+                inflated_ += produced;
+                if (inflated_ > body_.limit) {
+                    ec = bhttp::error::body_limit;
+                    return;
+                }
+                deliver(out, produced, ec);
+                if (rc == Z_BUF_ERROR && produced == 0)
+                    break;
+            }
+        }
+
+        const bhttp::response_header<>& header_;
+        value_type& body_;
+        std::unique_ptr<z_stream> zs_;
+        std::uint64_t inflated_ = 0;
+        bool stream_end_ = false;
+    };
+};
 
 // One kept-alive connection. Used by one call at a time; idle ones belong to the pool.
 struct connection
@@ -388,10 +523,12 @@ struct exchange_outcome
     std::uint64_t bytes_sent = 0;
 };
 
+using response_parser = bhttp::response_parser<received_body>;
+
 template <class Stream>
 asio::awaitable<exchange_outcome> exchange(Stream& stream, connection& c,
                                            bhttp::request<bhttp::string_body>& req,
-                                           bhttp::response_parser<bhttp::string_body>& parser)
+                                           response_parser& parser)
 {
     exchange_outcome out;
     auto [wec, written] = co_await bhttp::async_write(stream, req, tuple_awaitable);
@@ -541,6 +678,8 @@ asio::awaitable<call_result> run_call(std::shared_ptr<client_impl> impl, request
         if (breq.find(bhttp::field::user_agent) == breq.end())
             breq.set(bhttp::field::user_agent, params.user_agent);
         breq.keep_alive(true);
+        if (params.accept_gzip && breq.find(bhttp::field::accept_encoding) == breq.end())
+            breq.set(bhttp::field::accept_encoding, "gzip");
         breq.prepare_payload();
 
         const auto wait_start = clock::now();
@@ -573,9 +712,13 @@ asio::awaitable<call_result> run_call(std::shared_ptr<client_impl> impl, request
             ++pool->counters.requests;
         }
 
-        bhttp::response_parser<bhttp::string_body> parser;
+        response_parser parser;
         parser.header_limit(static_cast<std::uint32_t>(params.header_limit));
-        parser.body_limit(req.body_limit ? req.body_limit : params.body_limit);
+        const std::uint64_t body_limit = req.body_limit ? req.body_limit : params.body_limit;
+        parser.body_limit(body_limit);
+        parser.get().body().sink = req.sink.get();
+        parser.get().body().gzip_allowed = params.accept_gzip;
+        parser.get().body().limit = body_limit;
         if (req.method == verb::head)
             parser.skip(true);
 
@@ -610,6 +753,12 @@ asio::awaitable<call_result> run_call(std::shared_ptr<client_impl> impl, request
                 continue;
             }
             diag.may_have_reached_server = true;
+            if (parser.get().body().sink_failed)
+                co_return finish(fail(diag,
+                                      out.ec.category() == error_category()
+                                          ? static_cast<errc>(out.ec.value())
+                                          : errc::protocol_error,
+                                      req.sink->failure(), out.ec));
             auto ec = classify_exchange_error(out.ec, diag);
             if (nothing_back && ec == errc::connect_error)
                 diag.message = "the connection failed before any answer (" + out.ec.message() +
@@ -618,7 +767,7 @@ asio::awaitable<call_result> run_call(std::shared_ptr<client_impl> impl, request
         }
 
         auto& msg = parser.get();
-        bytes_received += msg.payload_size().value_or(msg.body().size());
+        bytes_received += msg.payload_size().value_or(msg.body().text.size());
         diag.http_status = msg.result_int();
         diag.may_have_reached_server = true;
         // Bytes beyond the declared framing mean the server and we disagree on where the
@@ -689,7 +838,14 @@ asio::awaitable<call_result> run_call(std::shared_ptr<client_impl> impl, request
             }
         }
 
-        result.resp.message = parser.release();
+        auto received = parser.release();
+        result.resp.body_streamed = received.body().streamed;
+        if (received.body().inflated) {
+            received.erase(bhttp::field::content_encoding);
+            received.erase(bhttp::field::content_length);
+        }
+        result.resp.message = bhttp::response<bhttp::string_body>(
+            std::move(received.base()), std::move(received.body().text));
         co_return finish(error_code{});
     }
 }

@@ -95,6 +95,9 @@ struct server_params
     std::optional<pem_pair> certificate;
     int min_tls_version = 0x0303;            // TLS1_2_VERSION
     int max_tls_version = 0;                 // 0 = the highest OpenSSL offers
+    // Gzips answers over 1 KiB for requests that accept it, as the web servers in front of
+    // FAS and Bodhi did.
+    bool gzip = true;
 };
 
 struct server_stats

@@ -15,6 +15,7 @@
 #include <boost/json/value.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -42,6 +43,10 @@ struct auth_params
     bool is_anonymous() const noexcept { return username.empty() && password.empty() && session_id.empty(); }
 };
 
+namespace detail {
+class json_dump_sink;
+}
+
 // What an operation asks the generic path to send (always a POST, as python-fedora did).
 struct operation_request
 {
@@ -53,12 +58,16 @@ struct operation_request
     bool follow_redirects = true;
     error_code refused;               // the caller's input is invalid: fail before any I/O
     std::string refused_message;
+    // Set by dump operations: their answer is read as it arrives (see json_dump_sink).
+    std::shared_ptr<detail::json_dump_sink> sink;
 };
 
 // A FAS answer after the common checks, before the operation's own reading.
 struct raw_reply
 {
+    // With `streamed`, the answer minus the elements a dump operation took as they came.
     boost::json::value body;
+    bool streamed = false;
     unsigned status = 0;
     std::string session_id;  // Set-Cookie: tg-visit of the final response, or ""
     diagnostics diag;
@@ -187,6 +196,7 @@ struct group_members
 };
 
 // user/list. key: "id", "username" or "email"; fields from USERFIELDS (empty = all).
+// Streams: each person is read into the result as the answer arrives.
 struct people_by_key
 {
     using result_type = people_map;
@@ -196,6 +206,9 @@ struct people_by_key
     operation_request build() const;
     error_code parse(raw_reply& r, result_type& out) const;
     static const std::vector<std::string>& user_fields();
+
+    // Made by each build(), so that each run of a copy of the operation has its own.
+    mutable std::shared_ptr<result_type> streamed;
 };
 
 struct user_id
@@ -222,11 +235,15 @@ struct people_query
     error_code parse(raw_reply& r, result_type& out) const;
 };
 
+// Streams: each entry is read into the result as the answer arrives.
 struct user_data
 {
     using result_type = std::map<std::string, user_data_entry>;
     operation_request build() const;
     error_code parse(raw_reply& r, result_type& out) const;
+
+    // Made by each build(), so that each run of a copy of the operation has its own.
+    mutable std::shared_ptr<result_type> streamed;
 };
 
 struct group_data

@@ -46,6 +46,27 @@ struct retry_policy
     bool honour_retry_after = true;
 };
 
+// Takes a response body as it arrives instead of response::body(), so that an answer of
+// tens of megabytes is parsed while it streams in and never held twice. The operation layer
+// uses it for dumps; a body is handed over already inflated when it came gzipped.
+// One sink serves one call; the transport calls it from the call's strand only.
+class body_sink
+{
+public:
+    virtual ~body_sink() = default;
+    // Called once per response header (redirects and retried answers included). true: this
+    // response's body goes to write(); false: it is kept in response::body() as usual
+    // (error pages, redirects).
+    virtual bool accept(const boost::beast::http::response_header<>& header) = 0;
+    // The next piece of the body. An error (a fedora::errc) abandons the call, which fails
+    // with it; the connection is then closed.
+    virtual error_code write(std::string_view data) = 0;
+    // After the last piece; may fail as write() may.
+    virtual error_code finish() = 0;
+    // What went wrong, for diagnostics::message, after write() or finish() failed.
+    virtual std::string failure() const = 0;
+};
+
 struct request
 {
     verb method = verb::get;
@@ -61,11 +82,15 @@ struct request
     // Whether sending this request twice is harmless. FAS sends reads as POST, so this is
     // a property of the operation, not of the verb. Only such requests are ever repeated.
     bool safe_to_repeat = false;
+    // Set: the body of an accepted response goes there, and response::body() stays empty.
+    std::shared_ptr<body_sink> sink;
 };
 
 struct response
 {
+    // A gzipped body is inflated, and Content-Encoding removed, before anyone sees it.
     boost::beast::http::response<boost::beast::http::string_body> message;
+    bool body_streamed = false;  // the body went to request::sink
     boost::urls::url final_url;  // after redirects
     diagnostics diag;
 
@@ -115,6 +140,10 @@ struct client_params
     std::chrono::milliseconds default_timeout{30000};
     std::size_t header_limit = 64 * 1024;
     std::uint64_t body_limit = 512ull * 1024 * 1024;  // a 200,000-person dump fits
+    // Sends Accept-Encoding: gzip and inflates gzipped answers as they arrive. body_limit
+    // then applies to the inflated size too, so a decompression bomb is a limit error.
+    // Answers in any other Content-Encoding are a protocol error either way.
+    bool accept_gzip = false;
     unsigned max_redirects = 5;
     bool allow_cross_origin_redirects = false;  // cookies and auth never follow anyway
     std::string user_agent;                      // "" = "fedora-client/<version>"

@@ -1,0 +1,226 @@
+#include "json_dump_sink.hpp"
+
+#include <boost/json/basic_parser_impl.hpp>
+#include <boost/json/parse_options.hpp>
+
+#include <algorithm>
+
+namespace fedora::fas::detail {
+
+namespace json = boost::json;
+namespace bhttp = boost::beast::http;
+
+namespace {
+
+json::parse_options dump_options()
+{
+    json::parse_options opt;
+    opt.max_depth = 64;  // as for every other FAS answer
+    return opt;
+}
+
+} // namespace
+
+json_dump_sink::json_dump_sink(std::vector<std::string> members, element_handler on_element)
+    : members_(std::move(members)),
+      on_element_(std::move(on_element)),
+      parser_(dump_options(), *this)
+{
+}
+
+json_dump_sink::handler::handler(json_dump_sink& s) : sink(s) {}
+
+bool json_dump_sink::accept(const bhttp::response_header<>& header)
+{
+    // Error pages and redirects keep the ordinary path, which reports them with a snippet.
+    if (header.result_int() != 200)
+        return false;
+    const auto type = header[bhttp::field::content_type];
+    if (type.find("json") == boost::beast::string_view::npos)
+        return false;
+    parser_.reset();
+    rest_.reset();
+    depth_ = 0;
+    in_member_ = in_element_ = false;
+    top_key_.clear();
+    element_key_.clear();
+    element_error_ = {};
+    failure_.clear();
+    return true;
+}
+
+error_code json_dump_sink::write(std::string_view data)
+{
+    error_code ec;
+    parser_.write_some(true, data.data(), data.size(), ec);
+    if (element_error_)
+        return element_error_;
+    if (ec) {
+        failure_ = "the answer is not JSON: " + ec.message();
+        return make_error_code(errc::server_error);
+    }
+    return {};
+}
+
+error_code json_dump_sink::finish()
+{
+    error_code ec;
+    parser_.write_some(false, nullptr, 0, ec);
+    if (element_error_)
+        return element_error_;
+    if (ec || !parser_.done()) {
+        failure_ = "the answer is not JSON: " + (ec ? ec.message() : std::string("incomplete"));
+        return make_error_code(errc::server_error);
+    }
+    return {};
+}
+
+std::string json_dump_sink::failure() const { return failure_; }
+
+json::value json_dump_sink::take_rest() { return rest_.release(); }
+
+// Where the value now starting goes: a new element when it sits directly in the streamed
+// member, the element being built, or the rest of the answer.
+json::value_stack& json_dump_sink::handler::target()
+{
+    if (sink.in_member_ && !sink.in_element_ && sink.depth_ == 2) {
+        sink.in_element_ = true;
+        sink.element_.reset();  // drops what a failed element left, while its arena lives
+        sink.arena_.reset();
+        sink.arena_.emplace(sink.arena_buffer_, sizeof sink.arena_buffer_);
+        sink.element_.reset(json::storage_ptr(&*sink.arena_));
+    }
+    return sink.in_element_ ? sink.element_ : sink.rest_;
+}
+
+bool json_dump_sink::handler::deliver(error_code& ec)
+{
+    json::value element = sink.element_.release();
+    sink.in_element_ = false;
+    sink.element_error_ = sink.on_element_(sink.element_key_, element, sink.failure_);
+    sink.element_key_.clear();
+    if (sink.element_error_) {
+        ec = sink.element_error_;
+        return false;
+    }
+    return true;
+}
+
+bool json_dump_sink::handler::scalar_done(error_code& ec)
+{
+    if (sink.in_element_ && sink.depth_ == 2)
+        return deliver(ec);
+    return true;
+}
+
+bool json_dump_sink::handler::begin_container(error_code&)
+{
+    if (!sink.in_member_ && sink.depth_ == 1 &&
+        std::find(sink.members_.begin(), sink.members_.end(), sink.top_key_) != sink.members_.end()) {
+        sink.in_member_ = true;
+    } else {
+        target();  // opens an element if this container is one
+    }
+    ++sink.depth_;
+    return true;
+}
+
+bool json_dump_sink::handler::end_container(bool object, std::size_t n, error_code& ec)
+{
+    --sink.depth_;
+    if (sink.in_member_ && !sink.in_element_ && sink.depth_ == 1) {
+        // The streamed member itself: what it held has been handed over already.
+        sink.in_member_ = false;
+        sink.top_key_.clear();  // a second member of that name is kept, not streamed
+        if (object)
+            sink.rest_.push_object(0);
+        else
+            sink.rest_.push_array(0);
+        return true;
+    }
+    auto& st = sink.in_element_ ? sink.element_ : sink.rest_;
+    if (object)
+        st.push_object(n);
+    else
+        st.push_array(n);
+    return scalar_done(ec);
+}
+
+bool json_dump_sink::handler::on_key_part(json::string_view s, std::size_t n, error_code&)
+{
+    const bool first_piece = n == s.size();
+    if (sink.in_member_ && !sink.in_element_ && sink.depth_ == 2) {
+        if (first_piece)
+            sink.element_key_.clear();
+        sink.element_key_.append(s.data(), s.size());
+        return true;
+    }
+    if (!sink.in_member_ && sink.depth_ == 1) {
+        if (first_piece)
+            sink.top_key_.clear();
+        sink.top_key_.append(s.data(), s.size());
+    }
+    (sink.in_element_ ? sink.element_ : sink.rest_).push_chars(s);
+    return true;
+}
+
+bool json_dump_sink::handler::on_key(json::string_view s, std::size_t n, error_code&)
+{
+    if (sink.in_member_ && !sink.in_element_ && sink.depth_ == 2) {
+        if (n == s.size())
+            sink.element_key_.clear();
+        sink.element_key_.append(s.data(), s.size());
+        return true;
+    }
+    if (!sink.in_member_ && sink.depth_ == 1) {
+        if (n == s.size())
+            sink.top_key_.clear();
+        sink.top_key_.append(s.data(), s.size());
+    }
+    (sink.in_element_ ? sink.element_ : sink.rest_).push_key(s);
+    return true;
+}
+
+bool json_dump_sink::handler::on_string_part(json::string_view s, std::size_t, error_code&)
+{
+    target().push_chars(s);
+    return true;
+}
+
+bool json_dump_sink::handler::on_string(json::string_view s, std::size_t, error_code& ec)
+{
+    target().push_string(s);
+    return scalar_done(ec);
+}
+
+bool json_dump_sink::handler::on_int64(std::int64_t v, json::string_view, error_code& ec)
+{
+    target().push_int64(v);
+    return scalar_done(ec);
+}
+
+bool json_dump_sink::handler::on_uint64(std::uint64_t v, json::string_view, error_code& ec)
+{
+    target().push_uint64(v);
+    return scalar_done(ec);
+}
+
+bool json_dump_sink::handler::on_double(double v, json::string_view, error_code& ec)
+{
+    target().push_double(v);
+    return scalar_done(ec);
+}
+
+bool json_dump_sink::handler::on_bool(bool v, error_code& ec)
+{
+    target().push_bool(v);
+    return scalar_done(ec);
+}
+
+bool json_dump_sink::handler::on_null(error_code& ec)
+{
+    target().push_null();
+    return scalar_done(ec);
+}
+
+} // namespace fedora::fas::detail

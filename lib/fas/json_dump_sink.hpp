@@ -1,0 +1,102 @@
+// Private: reads a big FAS answer while it streams in. FAS dumps are one object with one
+// big member ({"success": true, "data": {"100001": {...}, ...}} for user_data,
+// {"people": [...], ...} for user/list). The big member's elements are built one at a time
+// in a reused arena and handed to the operation, which turns each into its typed result
+// at once; everything else becomes a small DOM, so the common checks (`exc`, `success`)
+// still run on it. Neither the whole body nor a whole DOM is ever held.
+#pragma once
+
+#include <fedora/http/client.hpp>
+
+#include <boost/json/basic_parser.hpp>
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/value.hpp>
+#include <boost/json/value_stack.hpp>
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fedora::fas::detail {
+
+class json_dump_sink final : public http::body_sink
+{
+public:
+    // Called for each element of the member: its key ("" in an array) and its value. The
+    // value's memory is reused after the call returns. A returned error (with `why` said)
+    // abandons the call.
+    using element_handler =
+        std::function<error_code(std::string_view key, const boost::json::value& element, std::string& why)>;
+
+    json_dump_sink(std::vector<std::string> members, element_handler on_element);
+
+    bool accept(const boost::beast::http::response_header<>& header) override;
+    error_code write(std::string_view data) override;
+    error_code finish() override;
+    std::string failure() const override;
+
+    // The answer without the streamed members' elements (each is an empty object or array).
+    boost::json::value take_rest();
+
+    struct handler
+    {
+        static constexpr std::size_t max_object_size = std::size_t(-1);
+        static constexpr std::size_t max_array_size = std::size_t(-1);
+        static constexpr std::size_t max_key_size = std::size_t(-1);
+        static constexpr std::size_t max_string_size = std::size_t(-1);
+
+        explicit handler(json_dump_sink& s);
+        json_dump_sink& sink;
+
+        bool on_document_begin(error_code&) { return true; }
+        bool on_document_end(error_code&) { return true; }
+        bool on_object_begin(error_code& ec) { return begin_container(ec); }
+        bool on_object_end(std::size_t n, error_code& ec) { return end_container(true, n, ec); }
+        bool on_array_begin(error_code& ec) { return begin_container(ec); }
+        bool on_array_end(std::size_t n, error_code& ec) { return end_container(false, n, ec); }
+        bool on_key_part(boost::json::string_view s, std::size_t, error_code&);
+        bool on_key(boost::json::string_view s, std::size_t, error_code&);
+        bool on_string_part(boost::json::string_view s, std::size_t, error_code&);
+        bool on_string(boost::json::string_view s, std::size_t, error_code& ec);
+        bool on_number_part(boost::json::string_view, error_code&) { return true; }
+        bool on_int64(std::int64_t v, boost::json::string_view, error_code& ec);
+        bool on_uint64(std::uint64_t v, boost::json::string_view, error_code& ec);
+        bool on_double(double v, boost::json::string_view, error_code& ec);
+        bool on_bool(bool v, error_code& ec);
+        bool on_null(error_code& ec);
+        bool on_comment_part(boost::json::string_view, error_code&) { return true; }
+        bool on_comment(boost::json::string_view, error_code&) { return true; }
+
+    private:
+        bool begin_container(error_code& ec);
+        bool end_container(bool object, std::size_t n, error_code& ec);
+        boost::json::value_stack& target();
+        bool scalar_done(error_code& ec);
+        bool deliver(error_code& ec);
+    };
+
+private:
+    friend struct handler;
+
+    std::vector<std::string> members_;
+    element_handler on_element_;
+    boost::json::basic_parser<handler> parser_;
+    boost::json::value_stack rest_;
+    // Each element is built in a fresh arena over the same buffer: one element rarely needs
+    // more, and then the arena's own blocks go with it. (Boost 1.81's release() keeps
+    // doubling the next block's size, so the resource is made anew instead.)
+    alignas(std::max_align_t) unsigned char arena_buffer_[16 * 1024];
+    std::optional<boost::json::monotonic_resource> arena_;
+    boost::json::value_stack element_;
+    std::size_t depth_ = 0;
+    bool in_member_ = false;    // inside the streamed member's container (depth 2)
+    bool in_element_ = false;   // building one of its elements
+    std::string top_key_;       // the last key at depth 1
+    std::string element_key_;   // the key of the element being built
+    error_code element_error_;
+    std::string failure_;
+};
+
+} // namespace fedora::fas::detail
