@@ -217,20 +217,66 @@ struct connection
     }
 };
 
-// A call waiting for a connection. Shared with the releasing side, which may still hold it
-// after the waiting coroutine has moved on.
+class client_impl;
+
+// What a call starts with when the pool has decided for it before its coroutine runs.
+struct origin_pool;
+
+struct handoff
+{
+    std::shared_ptr<origin_pool> pool;
+    std::unique_ptr<connection> conn;  // a kept-alive connection
+    bool may_open = false;             // or the right to open a new one
+    error_code ec;                     // or why it never got either (diag message below)
+    std::string message;
+    clock::time_point start = clock::now();
+    clock::duration waited{};
+};
+
+// A new call queued for a connection. It holds no coroutine frame while it waits: just
+// the request and the handler, so that a hundred thousand queued calls cost little.
+struct queued_call
+{
+    std::shared_ptr<client_impl> impl;
+    request req;
+    asio::any_completion_handler<client::completion_signature> handler;
+    clock::time_point start;
+    clock::time_point deadline;
+};
+
+// A call waiting for a connection: a queued new call, or a running call (a redirect or a
+// retry) whose coroutine waits on `timer`. Shared with the releasing side, which may still
+// hold it after the waiting coroutine has moved on.
 struct waiter
 {
-    explicit waiter(const asio::any_io_executor& ex) : timer(ex) {}
-    asio::steady_timer timer;
+    waiter() = default;
+    explicit waiter(const asio::any_io_executor& ex) { timer.emplace(ex); }
+    std::optional<asio::steady_timer> timer;
+    std::unique_ptr<queued_call> call;
     std::unique_ptr<connection> conn;  // a kept-alive connection handed over
     bool may_open = false;             // or the right to open a new one
     bool closed = false;               // the client shut down
 };
 
-struct origin_pool
+// Starts a call's coroutine (defined with run_call below).
+void spawn_call(std::shared_ptr<client_impl> impl, request req,
+                asio::any_completion_handler<client::completion_signature> handler,
+                std::optional<handoff> first);
+
+// Queued calls the pool has decided for; started once its mutex is released.
+struct to_start
 {
-    origin_pool(std::string key, const pool_params& p) : origin(std::move(key)), params(p) {}
+    std::unique_ptr<queued_call> call;
+    handoff h;
+};
+void start_all(std::vector<to_start>& calls);
+
+struct origin_pool : std::enable_shared_from_this<origin_pool>
+{
+    origin_pool(std::string key, const pool_params& p, const asio::any_io_executor& ex)
+        : origin(std::move(key)), params(p), expiry(ex)
+    {
+    }
 
     const std::string origin;
     const pool_params params;
@@ -240,6 +286,10 @@ struct origin_pool
     std::deque<std::shared_ptr<waiter>> waiters;
     bool closed = false;
     origin_stats counters;
+    // Fails queued calls at their deadlines: one timer for the whole queue, armed for the
+    // earliest deadline (a queued call has no coroutine, hence no timer of its own).
+    asio::steady_timer expiry;
+    clock::time_point expiry_armed_for = clock::time_point::max();
 
     bool expired(const connection& c, clock::time_point now) const
     {
@@ -248,11 +298,129 @@ struct origin_pool
                c.exchanges >= params.max_requests_per_connection;
     }
 
-    static void wake(const std::shared_ptr<waiter>& w)
+    // Called with the mutex held: a connection or the right to open one now, if any.
+    bool take_now(bool force_new, handoff& h)
     {
+        const auto now = clock::now();
+        close_expired(now);
+        while (!force_new && !idle.empty()) {
+            auto c = std::move(idle.back());
+            idle.pop_back();
+            if (!expired(*c, now) && c->looks_alive()) {
+                ++counters.reused;
+                h.conn = std::move(c);
+                return true;
+            }
+            c->close();
+            --open;
+        }
+        if (open < params.max_connections_per_origin) {
+            ++open;
+            ++counters.opened;
+            h.may_open = true;
+            return true;
+        }
+        return false;
+    }
+
+    // Called with the mutex held: takes a queued call out of `w`, to be started once the
+    // mutex is released, with what `w` was given or with `ec`.
+    void hand_over(waiter& w, std::vector<to_start>& starts, error_code ec = {}, std::string message = {})
+    {
+        to_start t{std::move(w.call), {}};
+        t.h.pool = shared_from_this();
+        t.h.start = t.call->start;
+        t.h.waited = clock::now() - t.call->start;
+        if (w.conn)
+            ++counters.reused;
+        else if (w.may_open)
+            ++counters.opened;
+        t.h.conn = std::move(w.conn);
+        t.h.may_open = w.may_open;
+        t.h.ec = ec;
+        t.h.message = std::move(message);
+        starts.push_back(std::move(t));
+    }
+
+    // Hands the slot or connection now in `w` to its call: a queued call is collected, to
+    // be started once the mutex is released; a waiting coroutine is woken.
+    void wake(const std::shared_ptr<waiter>& w, std::vector<to_start>& starts)
+    {
+        if (w->call) {
+            if (w->closed)
+                hand_over(*w, starts, make_error_code(errc::client_closed), "the client was shut down");
+            else
+                hand_over(*w, starts);
+            return;
+        }
         // The timer belongs to the waiting call's strand: cancel it there, after the wait
         // has certainly started.
-        asio::post(w->timer.get_executor(), [w] { w->timer.cancel(); });
+        asio::post(w->timer->get_executor(), [w] { w->timer->cancel(); });
+    }
+
+    // Called with the mutex held, after calls left the queue: an idle pool keeps no timer
+    // waiting, so that it never keeps an io_context's run() from returning.
+    void queue_changed()
+    {
+        if (waiters.empty() && expiry_armed_for != clock::time_point::max()) {
+            expiry.cancel();
+            expiry_armed_for = clock::time_point::max();
+        }
+    }
+
+    // Called with the mutex held, when a call is queued.
+    void arm_expiry(clock::time_point deadline)
+    {
+        if (deadline >= expiry_armed_for)
+            return;
+        expiry_armed_for = deadline;
+        expiry.expires_at(deadline);
+        expiry.async_wait([self = shared_from_this()](error_code ec) {
+            if (ec != asio::error::operation_aborted)
+                self->expire_queued();
+        });
+    }
+
+    void expire_queued()
+    {
+        std::vector<to_start> starts;
+        {
+            std::lock_guard lock(mutex);
+            const auto now = clock::now();
+            auto next = clock::time_point::max();
+            std::erase_if(waiters, [&](const std::shared_ptr<waiter>& w) {
+                if (!w->call)
+                    return false;
+                if (w->call->deadline > now) {
+                    next = std::min(next, w->call->deadline);
+                    return false;
+                }
+                hand_over(*w, starts, make_error_code(errc::timeout),
+                          "deadline passed while waiting for a connection");
+                return true;
+            });
+            expiry_armed_for = clock::time_point::max();
+            if (next != clock::time_point::max() && !waiters.empty())
+                arm_expiry(next);
+        }
+        start_all(starts);
+    }
+
+    // A queued call's caller cancelled it: it leaves the queue and fails as cancelled.
+    void cancel_queued(const std::shared_ptr<waiter>& target)
+    {
+        std::vector<to_start> starts;
+        {
+            std::lock_guard lock(mutex);
+            auto it = std::find(waiters.begin(), waiters.end(), target);
+            if (it == waiters.end() || !(*it)->call)
+                return;  // already handed on
+            hand_over(**it, starts, make_error_code(errc::cancelled),
+                      "cancelled while waiting for a connection");
+            waiters.erase(it);
+            queue_changed();
+        }
+        start_all(starts);
     }
 
     // Closes idle connections past their time. Called with the mutex held, on every
@@ -273,6 +441,13 @@ struct origin_pool
     // waiter, if any.
     void release(std::unique_ptr<connection> c, bool reusable)
     {
+        std::vector<to_start> starts;
+        release_locked(std::move(c), reusable, starts);
+        start_all(starts);
+    }
+
+    void release_locked(std::unique_ptr<connection> c, bool reusable, std::vector<to_start>& starts)
+    {
         std::lock_guard lock(mutex);
         const auto now = clock::now();
         if (c)
@@ -281,8 +456,9 @@ struct origin_pool
             if (!waiters.empty()) {
                 auto w = std::move(waiters.front());
                 waiters.pop_front();
+                queue_changed();
                 w->conn = std::move(c);
-                wake(w);
+                wake(w, starts);
             } else {
                 idle.push_back(std::move(c));
             }
@@ -295,26 +471,33 @@ struct origin_pool
         if (!waiters.empty() && !closed) {
             auto w = std::move(waiters.front());
             waiters.pop_front();
+            queue_changed();
             w->may_open = true;
             ++open;
-            wake(w);
+            wake(w, starts);
         }
     }
 
     void shutdown()
     {
-        std::lock_guard lock(mutex);
-        closed = true;
-        for (auto& c : idle) {
-            c->close();
-            --open;
+        std::vector<to_start> starts;
+        {
+            std::lock_guard lock(mutex);
+            closed = true;
+            for (auto& c : idle) {
+                c->close();
+                --open;
+            }
+            idle.clear();
+            for (auto& w : waiters) {
+                w->closed = true;
+                wake(w, starts);
+            }
+            waiters.clear();
+            expiry.cancel();
+            expiry_armed_for = clock::time_point::max();
         }
-        idle.clear();
-        for (auto& w : waiters) {
-            w->closed = true;
-            wake(w);
-        }
-        waiters.clear();
+        start_all(starts);
     }
 };
 
@@ -354,7 +537,7 @@ public:
         auto it = pools.find(origin);
         if (it != pools.end())
             return it->second;
-        auto p = std::make_shared<origin_pool>(origin, params.pool);
+        auto p = std::make_shared<origin_pool>(origin, params.pool, executor);
         p->counters.origin = origin;
         pools.emplace(origin, p);
         return p;
@@ -419,22 +602,10 @@ asio::awaitable<acquired> acquire(origin_pool& pool, clock::time_point deadline,
         std::lock_guard lock(pool.mutex);
         if (pool.closed)
             co_return acquired{fail(diag, errc::client_closed, "the client was shut down"), nullptr, false};
-        const auto now = clock::now();
-        pool.close_expired(now);
-        while (!force_new && !pool.idle.empty()) {
-            auto c = std::move(pool.idle.back());
-            pool.idle.pop_back();
-            if (!pool.expired(*c, now) && c->looks_alive()) {
-                ++pool.counters.reused;
-                co_return acquired{{}, std::move(c), true};
-            }
-            c->close();
-            --pool.open;
-        }
-        if (pool.open < pool.params.max_connections_per_origin) {
-            ++pool.open;
-            ++pool.counters.opened;
-            co_return acquired{{}, nullptr, false};
+        handoff now;
+        if (pool.take_now(force_new, now)) {
+            const bool reused = bool(now.conn);
+            co_return acquired{{}, std::move(now.conn), reused};
         }
         if (pool.waiters.size() >= pool.params.max_waiting_per_origin) {
             ++pool.counters.queue_rejections;
@@ -442,10 +613,10 @@ asio::awaitable<acquired> acquire(origin_pool& pool, clock::time_point deadline,
                                     "all connections busy and the wait queue is full"), nullptr, false};
         }
         w = std::make_shared<waiter>(co_await asio::this_coro::executor);
-        w->timer.expires_at(deadline);
+        w->timer->expires_at(deadline);
         pool.waiters.push_back(w);
     }
-    auto [ec] = co_await w->timer.async_wait(tuple_awaitable);
+    auto [ec] = co_await w->timer->async_wait(tuple_awaitable);
     std::lock_guard lock(pool.mutex);
     if (w->conn) {
         ++pool.counters.reused;
@@ -460,6 +631,7 @@ asio::awaitable<acquired> acquire(origin_pool& pool, clock::time_point deadline,
     auto it = std::find(pool.waiters.begin(), pool.waiters.end(), w);
     if (it != pool.waiters.end())
         pool.waiters.erase(it);
+    pool.queue_changed();
     if (ec == asio::error::operation_aborted)
         co_return acquired{fail(diag, errc::cancelled, "cancelled while waiting for a connection"), nullptr, false};
     co_return acquired{fail(diag, errc::timeout, "deadline passed while waiting for a connection"), nullptr, false};
@@ -600,12 +772,13 @@ std::chrono::milliseconds backoff_for(const retry_policy& p, unsigned attempt,
     return wait;
 }
 
-asio::awaitable<call_result> run_call(std::shared_ptr<client_impl> impl, request req)
+asio::awaitable<call_result> run_call(std::shared_ptr<client_impl> impl, request req,
+                                      std::optional<handoff> first)
 {
     co_await asio::this_coro::throw_if_cancelled(false);
     const auto ex = co_await asio::this_coro::executor;
     const client_params& params = impl->params;
-    const auto start = clock::now();
+    const auto start = first ? first->start : clock::now();
     const auto timeout = req.timeout.count() > 0 ? req.timeout : params.default_timeout;
     const auto deadline = start + timeout;
     const unsigned max_redirects = req.max_redirects.value_or(params.max_redirects);
@@ -668,7 +841,7 @@ asio::awaitable<call_result> run_call(std::shared_ptr<client_impl> impl, request
     for (;;) {
         const bool tls = url.scheme_id() == boost::urls::scheme::https;
         const std::string origin = origin_of(url);
-        auto pool = impl->pool_for(origin);
+        auto pool = first ? first->pool : impl->pool_for(origin);
         if (!pool)
             co_return finish(fail(diag, errc::client_closed, "the client was shut down"));
 
@@ -682,9 +855,20 @@ asio::awaitable<call_result> run_call(std::shared_ptr<client_impl> impl, request
             breq.set(bhttp::field::accept_encoding, "gzip");
         breq.prepare_payload();
 
-        const auto wait_start = clock::now();
-        acquired a = co_await acquire(*pool, deadline, force_new, diag);
-        pool_wait += clock::now() - wait_start;
+        acquired a;
+        if (first) {
+            // The pool decided before this coroutine started (see enqueue_or_spawn).
+            pool_wait += first->waited;
+            if (first->ec)
+                co_return finish(fail(diag, static_cast<errc>(first->ec.value()), std::move(first->message)));
+            a.reused = bool(first->conn);
+            a.conn = std::move(first->conn);
+            first.reset();
+        } else {
+            const auto wait_start = clock::now();
+            a = co_await acquire(*pool, deadline, force_new, diag);
+            pool_wait += clock::now() - wait_start;
+        }
         force_new = false;
         if (a.ec)
             co_return finish(a.ec);
@@ -851,6 +1035,103 @@ asio::awaitable<call_result> run_call(std::shared_ptr<client_impl> impl, request
 }
 
 } // namespace
+
+void spawn_call(std::shared_ptr<client_impl> impl, request req,
+                asio::any_completion_handler<client::completion_signature> handler,
+                std::optional<handoff> first)
+{
+    auto strand = asio::make_strand(impl->executor);
+    auto slot = asio::get_associated_cancellation_slot(handler);
+    auto handler_ex = asio::get_associated_executor(handler, strand);
+    auto done = [h = std::move(handler)](std::exception_ptr ep, call_result r) mutable {
+        if (ep) {
+            // Only std::bad_alloc and the like can get here: the call's code catches the rest.
+            r.ec = make_error_code(errc::protocol_error);
+            try {
+                std::rethrow_exception(ep);
+            } catch (const std::exception& e) {
+                r.resp.diag.message = std::string("internal failure: ") + e.what();
+            } catch (...) {
+                r.resp.diag.message = "internal failure";
+            }
+        }
+        std::move(h)(r.ec, std::move(r.resp));
+    };
+    asio::co_spawn(strand, run_call(std::move(impl), std::move(req), std::move(first)),
+                   asio::bind_executor(handler_ex, asio::bind_cancellation_slot(slot, std::move(done))));
+}
+
+void start_all(std::vector<to_start>& calls)
+{
+    for (auto& t : calls) {
+        auto call = std::move(t.call);
+        spawn_call(std::move(call->impl), std::move(call->req), std::move(call->handler), std::move(t.h));
+    }
+    calls.clear();
+}
+
+namespace {
+
+// Cancels a call while it is queued; once it runs, its coroutine takes the slot over.
+struct cancel_queued_call
+{
+    std::weak_ptr<origin_pool> pool;
+    std::weak_ptr<waiter> queued;
+
+    void operator()(asio::cancellation_type)
+    {
+        auto p = pool.lock();
+        auto w = queued.lock();
+        if (p && w)
+            p->cancel_queued(w);
+    }
+};
+
+} // namespace
+
+// A call that can have a connection (or the right to open one) now starts at once; one
+// that cannot waits in the pool's queue as a request and a handler, without a coroutine.
+void enqueue_or_spawn(std::shared_ptr<client_impl> impl, request req,
+                      asio::any_completion_handler<client::completion_signature> handler)
+{
+    std::shared_ptr<origin_pool> pool;
+    if ((req.url.scheme_id() == boost::urls::scheme::http ||
+         req.url.scheme_id() == boost::urls::scheme::https) &&
+        !req.url.host_address().empty())
+        pool = impl->pool_for(origin_of(req.url));
+    if (!pool) {
+        spawn_call(std::move(impl), std::move(req), std::move(handler), std::nullopt);  // it says why
+        return;
+    }
+    handoff h;
+    h.pool = pool;
+    {
+        std::lock_guard lock(pool->mutex);
+        if (pool->closed) {
+            h.ec = make_error_code(errc::client_closed);
+            h.message = "the client was shut down";
+        } else if (!pool->take_now(false, h)) {
+            if (pool->waiters.size() >= pool->params.max_waiting_per_origin) {
+                ++pool->counters.queue_rejections;
+                h.ec = make_error_code(errc::queue_full);
+                h.message = "all connections busy and the wait queue is full";
+            } else {
+                const auto timeout = req.timeout.count() > 0 ? req.timeout : impl->params.default_timeout;
+                auto slot = asio::get_associated_cancellation_slot(handler);
+                auto w = std::make_shared<waiter>();
+                w->call.reset(new queued_call{std::move(impl), std::move(req), std::move(handler), h.start,
+                                              h.start + timeout});
+                if (slot.is_connected())
+                    slot.template emplace<cancel_queued_call>(pool, w);
+                pool->arm_expiry(w->call->deadline);
+                pool->waiters.push_back(std::move(w));
+                return;
+            }
+        }
+    }
+    spawn_call(std::move(impl), std::move(req), std::move(handler), std::move(h));
+}
+
 } // namespace detail
 
 client::client(executor_type executor, client_params params)
@@ -889,28 +1170,7 @@ void client::shutdown() { impl_->shutdown(); }
 void client::start(std::shared_ptr<detail::client_impl> impl, request req,
                    boost::asio::any_completion_handler<completion_signature> handler)
 {
-    namespace asio = boost::asio;
-    auto strand = asio::make_strand(impl->executor);
-    auto slot = asio::get_associated_cancellation_slot(handler);
-    auto handler_ex = asio::get_associated_executor(handler, strand);
-    auto done = [h = std::move(handler)](std::exception_ptr ep,
-                                         detail::call_result r) mutable {
-        if (ep) {
-            // Only std::bad_alloc and the like can get here: the call's code catches the rest.
-            r.ec = make_error_code(errc::protocol_error);
-            try {
-                std::rethrow_exception(ep);
-            } catch (const std::exception& e) {
-                r.resp.diag.message = std::string("internal failure: ") + e.what();
-            } catch (...) {
-                r.resp.diag.message = "internal failure";
-            }
-        }
-        std::move(h)(r.ec, std::move(r.resp));
-    };
-    asio::co_spawn(strand, detail::run_call(std::move(impl), std::move(req)),
-                   asio::bind_executor(handler_ex,
-                                       asio::bind_cancellation_slot(slot, std::move(done))));
+    detail::enqueue_or_spawn(std::move(impl), std::move(req), std::move(handler));
 }
 
 } // namespace fedora::http
