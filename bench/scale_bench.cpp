@@ -57,6 +57,13 @@ int main(int argc, char** argv)
     emu::fas_data_params dp;
     dp.people = 500;
     auto directory = emu::fas_directory::generate(dp);
+    std::vector<std::int64_t> ids;
+    {
+        auto view = directory->read();
+        for (const auto& person : view.people())
+            if (person.status == emu::fas_account_status::active)
+                ids.push_back(person.id);
+    }
     emu::server_params sp;
     sp.record_requests = false;
     emu::server server(sp);
@@ -102,7 +109,7 @@ int main(int argc, char** argv)
     const std::size_t heap_before = heap_in_use();
     const auto start = clock_type::now();
     for (std::size_t i = 0; i < calls; ++i) {
-        proxy.async_person_by_id(200000 + static_cast<std::int64_t>(i % 300), auth,
+        proxy.async_person_by_id(ids[i % ids.size()], auth,
                                  [&, i](fedora::error_code ec, fas::reply<fas::person> r) {
                                      ++completions[i];
                                      ++done;
