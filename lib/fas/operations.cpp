@@ -102,7 +102,8 @@ std::vector<group> groups_of(const json::object& o, std::string_view key)
     return out;
 }
 
-person to_person(const json::object& o)
+// Takes the object over: it becomes the person's `raw` without a copy.
+person to_person(json::object o)
 {
     person p;
     p.id = num(o, "id");
@@ -122,23 +123,24 @@ person to_person(const json::object& o)
     p.approved_memberships = groups_of(o, "approved_memberships");
     p.unapproved_memberships = groups_of(o, "unapproved_memberships");
     p.roles = roles_of(o, "roles");
-    p.raw = o;
+    p.raw = std::move(o);
     return p;
 }
 
 // person_by_id/username: the person, with the legacy top-level membership lists copied in.
-std::optional<person> person_of(const raw_reply& r)
+// Takes the person out of the answer (it is not read again after a successful parse).
+std::optional<person> person_of(raw_reply& r)
 {
-    auto* p = object_at(r, "person");
-    if (!p)
+    auto* top = r.body.if_object();
+    auto* found = top ? top->if_contains("person") : nullptr;
+    if (!found || !found->is_object())
         return std::nullopt;
-    json::object merged = *p;
-    const auto& top = r.body.get_object();
-    if (auto* a = top.if_contains("approved"))
-        merged["approved_memberships"] = *a;
-    if (auto* u = top.if_contains("unapproved"))
-        merged["unapproved_memberships"] = *u;
-    return to_person(merged);
+    json::object merged = std::move(found->get_object());
+    if (auto* a = top->if_contains("approved"))
+        merged["approved_memberships"] = std::move(*a);
+    if (auto* u = top->if_contains("unapproved"))
+        merged["unapproved_memberships"] = std::move(*u);
+    return to_person(std::move(merged));
 }
 
 std::string sha_hex(const EVP_MD* md, std::string_view data)
@@ -474,7 +476,7 @@ struct person_reader
         for (auto f : {std::string_view("id"), std::string_view("email"), std::string_view(key)})
             if (!requested(f))
                 p.erase(f);
-        person pp = to_person(p);
+        person pp = to_person(std::move(p));
         if (!want_bugzilla)
             pp.bugzilla_email.clear();
         if (auto* by_id = std::get_if<people_by_id_map>(&out))
