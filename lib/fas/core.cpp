@@ -58,13 +58,6 @@ std::string snippet(std::string_view body)
     return mask_secrets(body.substr(0, 1024));
 }
 
-error_code refuse(diagnostics& d, errc e, std::string message)
-{
-    d.message = std::move(message);
-    d.may_have_reached_server = false;
-    return make_error_code(e);
-}
-
 // Completes `handler` later, on its own executor (never inside the initiating call).
 void complete_later(const asio::any_io_executor& fallback, raw_handler handler, error_code ec,
                     raw_reply r)
@@ -146,26 +139,32 @@ error_code read_fas_answer(http::response& resp, raw_reply& out, json_dump_sink*
     return {};
 }
 
-error_code build_http_request(const fas_core& core, const operation_request& req,
+error_code build_http_request(const fas_core& core, operation_request& req,
                               const auth_params& auth, http::request& out, diagnostics& diag)
 {
-    diag.url = http::redact_url(http::join(core.base, req.path));
+    out.url = http::join(core.base, req.path);
+    // The transport fills diag.url for calls it runs; this is for the refused ones.
+    auto refuse = [&](errc e, std::string message) {
+        diag.url = http::redact_url(out.url);
+        diag.message = std::move(message);
+        diag.may_have_reached_server = false;
+        return make_error_code(e);
+    };
     if (req.refused)
-        return refuse(diag, static_cast<errc>(req.refused.value()), req.refused_message);
+        return refuse(static_cast<errc>(req.refused.value()), req.refused_message);
     if (auth.username.empty() != auth.password.empty())
-        return refuse(diag, errc::auth_error, "username and password must both be set");
+        return refuse(errc::auth_error, "username and password must both be set");
     const bool send_session = auth.has_session() && !req.credentials_only;
     if (req.needs_auth && !send_session && !auth.has_credentials())
-        return refuse(diag, errc::auth_error, "this call needs a session id or a username and password");
+        return refuse(errc::auth_error, "this call needs a session id or a username and password");
     if (send_session && !valid_cookie_value(auth.session_id))
-        return refuse(diag, errc::invalid_argument, "the session id has characters a cookie cannot carry");
+        return refuse(errc::invalid_argument, "the session id has characters a cookie cannot carry");
 
     out.method = bhttp::verb::post;
-    out.url = http::join(core.base, req.path);
     out.headers.set(bhttp::field::accept, "application/json");
     if (!core.params.user_agent.empty())
         out.headers.set(bhttp::field::user_agent, core.params.user_agent);
-    http::form form = req.form;
+    http::form form = std::move(req.form);
     if (send_session) {
         out.headers.set(bhttp::field::cookie, std::string(session_cookie) + "=" + auth.session_id);
         form.add("_csrf_token", csrf_token_for(auth.session_id));

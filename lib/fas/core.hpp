@@ -30,7 +30,8 @@ public:
 error_code read_fas_answer(http::response& resp, raw_reply& out, json_dump_sink* sink = nullptr);
 
 // Builds the HTTP request of an operation for an identity, or says why it cannot.
-error_code build_http_request(const fas_core& core, const operation_request& req,
+// Takes the form out of `req`.
+error_code build_http_request(const fas_core& core, operation_request& req,
                               const auth_params& auth, http::request& out, diagnostics& diag);
 
 class identity

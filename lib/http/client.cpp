@@ -787,7 +787,6 @@ asio::awaitable<call_result> run_call(std::shared_ptr<client_impl> impl, request
     call_result result;
     diagnostics& diag = result.resp.diag;
     boost::urls::url url = std::move(req.url);
-    diag.url = redact_url(url);
     clock::duration pool_wait{};
     std::uint64_t bytes_sent = 0, bytes_received = 0;
 
