@@ -60,7 +60,7 @@ struct options
               << "usage: " << prog
               << " --url URL [--connections C] [--requests N] [--callers K] [--warmup W]\n"
                  "       [--insecure|--ca-file F] [--method GET|POST] [--body TEXT] [--header 'N: V']...\n"
-                 "       [--mode raw|person-by-id|person-by-username|user-data|dump-dom]\n"
+                 "       [--mode raw|person-by-id|person-by-username|user-data|dump-dom|people-by-key|people-dom]\n"
                  "       [--session ID] [--username U] [--id N]\n";
     std::exit(2);
 }

