@@ -1,0 +1,192 @@
+#!/usr/bin/python3
+"""Turns bench/run's JSON lines into bench/RESULTS.md (medians, min-max, ratios vs raw Beast)."""
+import argparse
+import json
+import statistics
+from collections import defaultdict
+
+
+def med(xs):
+    return statistics.median(xs) if xs else None
+
+
+def fmt(x, digits=0):
+    if x is None:
+        return '–'
+    return f'{x:,.{digits}f}'
+
+
+def span(xs, digits=0):
+    if not xs:
+        return '–'
+    if len(xs) == 1:
+        return fmt(xs[0], digits)
+    return f'{fmt(med(xs), digits)} ({fmt(min(xs), digits)}–{fmt(max(xs), digits)})'
+
+
+def ratio(a, b, digits=2):
+    if a is None or b is None or b == 0:
+        return '–'
+    return f'{a / b:.{digits}f}×'
+
+
+def main():
+    p = argparse.ArgumentParser()
+    for a in ('results', 'out', 'command', 'machine', 'nginx', 'rounds', 'elapsed', 'person-bytes',
+              'small-bytes', 'dump5-bytes', 'dump50-bytes', 'people-bytes', 'server-cpu', 'client-cpu'):
+        p.add_argument('--' + a, required=True)
+    o = p.parse_args()
+
+    runs = defaultdict(list)   # (server, scheme, c, answer, name) -> [result]
+    callgrind = []
+    with open(o.results) as f:
+        for line in f:
+            r = json.loads(line)
+            if r.get('kind') == 'callgrind':
+                callgrind.append(r)
+            else:
+                runs[(r['server'], r['scheme'], r['c'], r['answer'], r['name'])].append(r)
+
+    def col(key, field):
+        return [r[field] for r in runs.get(key, []) if r['errors'] == 0]
+
+    def errs(key):
+        return sum(r['errors'] for r in runs.get(key, []))
+
+    out = []
+    w = out.append
+    w('# Benchmark results (issue 6)\n')
+    w(f'Produced by `{o.command}` in {int(o.elapsed) // 60} min {int(o.elapsed) % 60} s, '
+      f'{o.rounds} round(s), clients alternating within each round.\n')
+    w(f'- Machine: {o.machine}. Server (nginx {o.nginx}, one worker; or the emulator, one thread) '
+      f'pinned to CPU {o.server_cpu}, each client to CPU {o.client_cpu}. The machine is shared '
+      'with other work: quote ratios, not absolute figures.')
+    w(f'- Answers (the emulator\'s own FAS2 bytes, served by nginx as static files): person '
+      f'{o.person_bytes} B, small {o.small_bytes} B, user_data dumps {int(o.dump5_bytes) / 1e6:.1f} MB '
+      f'and {int(o.dump50_bytes) / 1e6:.1f} MB, user/list (people_by_key) {int(o.people_bytes) / 1e6:.1f} MB.')
+    w('- Every client POSTs the form python-fedora sends (`username=noroles&_csrf_token=…`, the '
+      '`tg-visit` cookie, `Accept: application/json`) over C keep-alive connections with C '
+      'concurrent callers, and parses every body with Boost.JSON (the SDK: into the typed '
+      'person). req/s and CPU µs/request (user + system, getrusage of the client process, '
+      'timed part only) are medians with min–max over the rounds; RSS is the peak resident '
+      'set of the client process.')
+    w('- Clients: `raw-beast` = bench/raw_beast_bench.cpp (the baseline, Beast\'s coroutine '
+      'example); `fedora person_by_username` = `account_system::async_person_by_username`; '
+      '`fedora person_by_id` = `proxy_client::async_person_by_id`; `fedora raw http` = '
+      '`fedora::http::client::async_send` + `boost::json::parse`; `curl-multi` = libcurl multi '
+      '+ Boost.JSON; `python-fedora` = python3-fedora 1.1.1, C threads.\n')
+
+    def table(server, answer, title, cs=(1, 8, 64)):
+        names = sorted({k[4] for k in runs if k[0] == server and k[3] == answer},
+                       key=lambda n: (n != 'raw-beast', n))
+        if not names:
+            return
+        w(f'## {title}\n')
+        w('| scheme | C | client | req/s | × raw Beast | CPU µs/req | × raw Beast | peak RSS MB | errors |')
+        w('| --- | --- | --- | --- | --- | --- | --- | --- | --- |')
+        for scheme in ('http', 'https'):
+            for c in cs:
+                base = (server, scheme, c, answer, 'raw-beast')
+                b_rps, b_cpu = med(col(base, 'req_per_s')), med(col(base, 'cpu_us_per_req'))
+                for n in names:
+                    k = (server, scheme, c, answer, n)
+                    if k not in runs:
+                        continue
+                    rps, cpu = col(k, 'req_per_s'), col(k, 'cpu_us_per_req')
+                    rss = [x / 1024 for x in col(k, 'rss_kb')]
+                    w(f'| {scheme} | {c} | {n} | {span(rps)} | {ratio(med(rps), b_rps)} | {span(cpu, 1)} | '
+                      f'{ratio(med(cpu), b_cpu)} | {fmt(med(rss), 1)} | {errs(k)} |')
+        w('')
+
+    table('nginx', 'person', f'nginx, the person answer ({o.person_bytes} B)')
+    table('nginx', 'small', f'nginx, the small answer ({o.small_bytes} B): transports only')
+    table('emulator', 'person', 'End to end: the emulator (one thread) answering person_by_username', cs=(64,))
+
+    if callgrind:
+        w('## Instructions per request (callgrind, C = 1, HTTP, nginx, person answer)\n')
+        w('(Ir(N2) − Ir(N1)) / (N2 − N1): start-up and warm-up cancel out.\n')
+        w('| client | N1 | N2 | Ir/request | × raw Beast |')
+        w('| --- | --- | --- | --- | --- |')
+        base = next((c['ir_per_req'] for c in callgrind if c['name'] == 'raw-beast'), None)
+        for c in callgrind:
+            w(f'| {c["name"]} | {c["n1"]} | {c["n2"]} | {fmt(c["ir_per_req"])} | {ratio(c["ir_per_req"], base)} |')
+        w('')
+
+    dumps = [k for k in runs if k[3].startswith('dump')]
+    if dumps:
+        w('## Dumps: json/fas_client/user_data over HTTP, C = 1\n')
+        w('`fedora user_data` = `account_system::async_user_data` (whatever the SDK does); '
+          '`dump-dom` = raw `fedora::http` request, `boost::json::parse` of the whole body, '
+          '`fas::ops::user_data::parse`; `fedora people_by_key` = `account_system::async_people_by_key("username", "*", {})` '
+          'and `people-dom` its DOM path. RSS is per process (one mode per process).\n')
+        w('| dump | client | MB/s | × DOM path | peak RSS MB | × DOM path | errors |')
+        w('| --- | --- | --- | --- | --- | --- | --- |')
+        for answer, sdk, dom in (('dump5', 'fedora user_data', 'dump-dom'), ('dump50', 'fedora user_data', 'dump-dom'),
+                                 ('people', 'fedora people_by_key', 'people-dom')):
+            base = ('nginx', 'http', 1, answer, dom)
+            b_mbs = med(col(base, 'mb_per_s'))
+            b_rss = med(col(base, 'rss_kb'))
+            label = 'user/list' if answer == 'people' else answer[4:] + ' MB'
+            for n in (sdk, dom):
+                k = ('nginx', 'http', 1, answer, n)
+                if k not in runs:
+                    continue
+                mbs, rss = col(k, 'mb_per_s'), col(k, 'rss_kb')
+                w(f'| {label} | {n} | {span(mbs, 1)} | {ratio(med(mbs), b_mbs)} | '
+                  f'{fmt(med(rss) / 1024 if rss else None, 1)} | {ratio(med(rss), b_rss)} | {errs(k)} |')
+        w('')
+
+    # The targets of issue 6, checked against this run.
+    w('## Targets of issue 6 in this run\n')
+    w('| target | measured | met |')
+    w('| --- | --- | --- |')
+
+    def target(desc, value, ok, shown):
+        if value is not None:  # a target this run did not measure is left out
+            w(f'| {desc} | {shown} | {"yes" if ok else "**no**"} |')
+
+    for scheme in ('http', 'https'):
+        sdk = ('nginx', scheme, 64, 'person', 'fedora person_by_username')
+        beast = ('nginx', scheme, 64, 'person', 'raw-beast')
+        curl = ('nginx', scheme, 64, 'person', 'curl-multi')
+        s_rps, b_rps, c_rps = (med(col(k, 'req_per_s')) for k in (sdk, beast, curl))
+        s_cpu, b_cpu = med(col(sdk, 'cpu_us_per_req')), med(col(beast, 'cpu_us_per_req'))
+        r = s_rps / b_rps if s_rps and b_rps else None
+        target(f'{scheme} C=64 person_by_username req/s ≥ 1.0× raw Beast', r, r is not None and r >= 1.0,
+               ratio(s_rps, b_rps))
+        r = s_cpu / b_cpu if s_cpu and b_cpu else None
+        target(f'{scheme} C=64 CPU/request ≤ 1.0× raw Beast', r, r is not None and r <= 1.0,
+               f'{ratio(s_cpu, b_cpu)} ({fmt(s_cpu, 1)} vs {fmt(b_cpu, 1)} µs)')
+        r = s_rps / c_rps if s_rps and c_rps else None
+        target(f'{scheme} C=64 req/s ≥ 1.5× curl multi', r, r is not None and r >= 1.5, ratio(s_rps, c_rps))
+        need = 50 if scheme == 'http' else 100
+        py = [med(col(('nginx', scheme, c, 'person', 'python-fedora person_by_username'), 'req_per_s'))
+              for c in (1, 8)]
+        py = max([x for x in py if x], default=None)
+        r = s_rps / py if s_rps and py else None
+        target(f'{scheme} calls/s ≥ {need}× python-fedora (SDK C=64 vs python\'s best of C=1, 8)', r,
+               r is not None and r >= need, ratio(s_rps, py, 0))
+    cg = {c['name']: c['ir_per_req'] for c in callgrind}
+    if 'fedora person_by_username' in cg and 'raw-beast' in cg:
+        r = cg['fedora person_by_username'] / cg['raw-beast']
+        target('instructions/request at C=1 HTTP ≤ raw Beast', r, r <= 1.0,
+               f'{r:.2f}× ({fmt(cg["fedora person_by_username"])} vs {fmt(cg["raw-beast"])})')
+    for answer, sdk, dom in (('dump5', 'fedora user_data', 'dump-dom'), ('dump50', 'fedora user_data', 'dump-dom'),
+                             ('people', 'fedora people_by_key', 'people-dom')):
+        s = ('nginx', 'http', 1, answer, sdk)
+        d = ('nginx', 'http', 1, answer, dom)
+        sm, dm = med(col(s, 'mb_per_s')), med(col(d, 'mb_per_s'))
+        sr, dr = med(col(s, 'rss_kb')), med(col(d, 'rss_kb'))
+        if sm and dm:
+            target(f'{answer} dump: MB/s ≥ 2× the DOM path', sm / dm, sm / dm >= 2, ratio(sm, dm))
+        if sr and dr:
+            # ru_maxrss of two processes doing the same start-up: 2% is noise.
+            target(f'{answer} dump: peak RSS ≤ the DOM path (2% noise allowed)', sr / dr, sr <= dr * 1.02,
+                   f'{ratio(sr, dr)} ({sr / 1024:.1f} vs {dr / 1024:.1f} MB)')
+    w('')
+    with open(o.out, 'w') as f:
+        f.write('\n'.join(out) + '\n')
+
+
+if __name__ == '__main__':
+    main()
