@@ -74,10 +74,53 @@ account_system::account_system(std::shared_ptr<http::client> transport, account_
 asio::any_io_executor account_system::get_executor() const { return identity_->core->transport->get_executor(); }
 std::string account_system::session_id() const { return identity_->session(); }
 
+namespace {
+
+// The second half of one exchange (see exchange() above, which composites use): adopts the
+// session the server set, or after FAS refused the identity's session, logs in again once.
+// Plain completion handlers rather than a coroutine: this is the path of every single call.
+struct account_completion
+{
+    std::shared_ptr<identity> id;
+    std::optional<operation_request> again;  // kept only when a refused session can be replaced
+    std::string session_sent;
+    detail::raw_handler handler;
+
+    void operator()(error_code ec, raw_reply r)
+    {
+        if (ec == errc::auth_error && again && r.diag.http_status != 0) {
+            id->forget(session_sent);
+            auto retry = std::move(*again);
+            again.reset();
+            session_sent.clear();
+            auto core = id->core;
+            auto ex = core->transport->get_executor();
+            auto next = id->current();
+            auto h = continue_on(handler, ex);
+            proxy_client::start(std::move(core), std::move(retry), std::move(next), h(std::move(*this)));
+            return;
+        }
+        if (!ec || ec == errc::app_error)
+            id->adopt(r.session_id);
+        std::move(handler)(ec, std::move(r));
+    }
+};
+
+} // namespace
+
 void account_system::start(std::shared_ptr<identity> id, operation_request req, detail::raw_handler handler)
 {
-    auto ex = id->core->transport->get_executor();
-    spawn_with<raw_reply>(ex, exchange(std::move(id), std::move(req)), std::move(handler));
+    auto core = id->core;
+    auto ex = core->transport->get_executor();
+    auth_params auth = id->current();
+    std::optional<operation_request> again;
+    if (auth.has_session() && id->has_credentials())
+        again = req;  // FAS refused requests did nothing, so the same one may go again
+    auto bind = continue_on(handler, ex);
+    std::string session_sent = auth.session_id;
+    proxy_client::start(std::move(core), std::move(req), std::move(auth),
+                        bind(account_completion{std::move(id), std::move(again), std::move(session_sent),
+                                                std::move(handler)}));
 }
 
 void account_system::start_people_by_id(std::shared_ptr<identity> id,
