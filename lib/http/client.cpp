@@ -56,6 +56,7 @@ struct received_body
         bool inflated = false;
         bool gzip_allowed = false;
         std::uint64_t limit = 0;
+        std::uint64_t wire_bytes = 0;  // as received, before inflating
         bool sink_failed = false;
     };
 
@@ -76,6 +77,7 @@ struct received_body
         void init(const boost::optional<std::uint64_t>& length, error_code& ec)
         {
             body_.text.clear();
+            body_.wire_bytes = 0;
             body_.streamed = false;
             body_.inflated = false;
             const auto encoding = header_[bhttp::field::content_encoding];
@@ -112,6 +114,7 @@ struct received_body
                     return taken;
                 taken += b.size();
             }
+            body_.wire_bytes += taken;
             return taken;
         }
 
@@ -950,7 +953,7 @@ asio::awaitable<call_result> run_call(std::shared_ptr<client_impl> impl, request
         }
 
         auto& msg = parser.get();
-        bytes_received += msg.payload_size().value_or(msg.body().text.size());
+        bytes_received += msg.body().wire_bytes;
         diag.http_status = msg.result_int();
         diag.may_have_reached_server = true;
         // Bytes beyond the declared framing mean the server and we disagree on where the
