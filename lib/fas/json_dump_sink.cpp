@@ -2,6 +2,7 @@
 
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/parse_options.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <algorithm>
 
@@ -28,7 +29,23 @@ json_dump_sink::json_dump_sink(std::vector<std::string> members, element_handler
 {
 }
 
+json_dump_sink::json_dump_sink(std::vector<std::string> members, std::shared_ptr<flat_reader> reader)
+    : members_(std::move(members)),
+      flat_(std::move(reader)),
+      parser_(dump_options(), *this)
+{
+}
+
 json_dump_sink::handler::handler(json_dump_sink& s) : sink(s) {}
+
+// Directly inside one of the streamed member's elements, on the flat path.
+bool json_dump_sink::handler::flat_element() const { return sink.in_flat_; }
+
+void json_dump_sink::handler::flat_text(std::string_view s)
+{
+    if (sink.skip_depth_ == 0)
+        sink.flat_->text(sink.field_, s);
+}
 
 bool json_dump_sink::accept(const bhttp::response_header<>& header)
 {
@@ -41,7 +58,8 @@ bool json_dump_sink::accept(const bhttp::response_header<>& header)
     parser_.reset();
     rest_.reset();
     depth_ = 0;
-    in_member_ = in_element_ = false;
+    in_member_ = in_element_ = in_flat_ = false;
+    skip_depth_ = 0;
     top_key_.clear();
     element_key_.clear();
     element_error_ = {};
@@ -97,6 +115,8 @@ bool json_dump_sink::handler::deliver(error_code& ec)
 {
     json::value element = sink.element_.release();
     sink.in_element_ = false;
+    if (!sink.on_element_)
+        return true;  // the flat path skips elements that are not objects
     sink.element_error_ = sink.on_element_(sink.element_key_, element, sink.failure_);
     sink.element_key_.clear();
     if (sink.element_error_) {
@@ -115,6 +135,18 @@ bool json_dump_sink::handler::scalar_done(error_code& ec)
 
 bool json_dump_sink::handler::begin_container(error_code&)
 {
+    if (sink.in_flat_) {
+        ++sink.skip_depth_;  // a nested value in a flat element: not read
+        ++sink.depth_;
+        return true;
+    }
+    if (sink.flat_ && sink.in_member_ && sink.depth_ == 2) {
+        sink.in_flat_ = true;
+        sink.flat_->begin(sink.element_key_);
+        sink.element_key_.clear();
+        ++sink.depth_;
+        return true;
+    }
     if (!sink.in_member_ && sink.depth_ == 1 &&
         std::find(sink.members_.begin(), sink.members_.end(), sink.top_key_) != sink.members_.end()) {
         sink.in_member_ = true;
@@ -128,6 +160,16 @@ bool json_dump_sink::handler::begin_container(error_code&)
 bool json_dump_sink::handler::end_container(bool object, std::size_t n, error_code& ec)
 {
     --sink.depth_;
+    if (sink.in_flat_) {
+        if (sink.skip_depth_ > 0) {
+            if (--sink.skip_depth_ == 0)
+                sink.flat_->text(sink.field_, "");
+            return true;
+        }
+        sink.in_flat_ = false;
+        sink.flat_->end();
+        return true;
+    }
     if (sink.in_member_ && !sink.in_element_ && sink.depth_ == 1) {
         // The streamed member itself: what it held has been handed over already.
         sink.in_member_ = false;
@@ -149,6 +191,14 @@ bool json_dump_sink::handler::end_container(bool object, std::size_t n, error_co
 bool json_dump_sink::handler::on_key_part(json::string_view s, std::size_t n, error_code&)
 {
     const bool first_piece = n == s.size();
+    if (flat_element()) {
+        if (sink.skip_depth_ == 0) {
+            if (first_piece)
+                sink.field_.clear();
+            sink.field_.append(s.data(), s.size());
+        }
+        return true;
+    }
     if (sink.in_member_ && !sink.in_element_ && sink.depth_ == 2) {
         if (first_piece)
             sink.element_key_.clear();
@@ -166,6 +216,14 @@ bool json_dump_sink::handler::on_key_part(json::string_view s, std::size_t n, er
 
 bool json_dump_sink::handler::on_key(json::string_view s, std::size_t n, error_code&)
 {
+    if (flat_element()) {
+        if (sink.skip_depth_ == 0) {
+            if (n == s.size())
+                sink.field_.clear();
+            sink.field_.append(s.data(), s.size());
+        }
+        return true;
+    }
     if (sink.in_member_ && !sink.in_element_ && sink.depth_ == 2) {
         if (n == s.size())
             sink.element_key_.clear();
@@ -181,44 +239,80 @@ bool json_dump_sink::handler::on_key(json::string_view s, std::size_t n, error_c
     return true;
 }
 
-bool json_dump_sink::handler::on_string_part(json::string_view s, std::size_t, error_code&)
+bool json_dump_sink::handler::on_string_part(json::string_view s, std::size_t n, error_code&)
 {
+    if (flat_element()) {
+        if (n == s.size())
+            sink.text_.clear();
+        sink.text_.append(s.data(), s.size());
+        return true;
+    }
     target().push_chars(s);
     return true;
 }
 
-bool json_dump_sink::handler::on_string(json::string_view s, std::size_t, error_code& ec)
+bool json_dump_sink::handler::on_string(json::string_view s, std::size_t n, error_code& ec)
 {
+    if (flat_element()) {
+        if (n == s.size()) {
+            flat_text(s);
+        } else {
+            sink.text_.append(s.data(), s.size());
+            flat_text(sink.text_);
+        }
+        return true;
+    }
     target().push_string(s);
     return scalar_done(ec);
 }
 
 bool json_dump_sink::handler::on_int64(std::int64_t v, json::string_view, error_code& ec)
 {
+    if (flat_element()) {
+        flat_text(std::to_string(v));
+        return true;
+    }
     target().push_int64(v);
     return scalar_done(ec);
 }
 
 bool json_dump_sink::handler::on_uint64(std::uint64_t v, json::string_view, error_code& ec)
 {
+    if (flat_element()) {
+        flat_text(std::to_string(v));
+        return true;
+    }
     target().push_uint64(v);
     return scalar_done(ec);
 }
 
 bool json_dump_sink::handler::on_double(double v, json::string_view, error_code& ec)
 {
+    if (flat_element()) {
+        flat_text(json::serialize(json::value(v)));
+        return true;
+    }
     target().push_double(v);
     return scalar_done(ec);
 }
 
 bool json_dump_sink::handler::on_bool(bool v, error_code& ec)
 {
+    if (flat_element()) {
+        if (sink.skip_depth_ == 0)
+            sink.flat_->boolean(sink.field_, v);
+        return true;
+    }
     target().push_bool(v);
     return scalar_done(ec);
 }
 
 bool json_dump_sink::handler::on_null(error_code& ec)
 {
+    if (flat_element()) {
+        flat_text("");
+        return true;
+    }
     target().push_null();
     return scalar_done(ec);
 }

@@ -30,7 +30,22 @@ public:
     using element_handler =
         std::function<error_code(std::string_view key, const boost::json::value& element, std::string& why)>;
 
+    // For dumps whose elements are flat objects of scalars (user_data): the fields go to
+    // the reader as they are parsed, with no value built at all. A field holding an object
+    // or array reads as "" (the dump never has one).
+    class flat_reader
+    {
+    public:
+        virtual ~flat_reader() = default;
+        virtual void begin(std::string_view element_key) = 0;
+        // Strings as they are; numbers as their text; null as "".
+        virtual void text(std::string_view field, std::string_view value) = 0;
+        virtual void boolean(std::string_view field, bool value) = 0;
+        virtual void end() = 0;
+    };
+
     json_dump_sink(std::vector<std::string> members, element_handler on_element);
+    json_dump_sink(std::vector<std::string> members, std::shared_ptr<flat_reader> reader);
 
     bool accept(const boost::beast::http::response_header<>& header) override;
     error_code write(std::string_view data) override;
@@ -75,6 +90,9 @@ public:
         boost::json::value_stack& target();
         bool scalar_done(error_code& ec);
         bool deliver(error_code& ec);
+        // The flat path: true if the event belonged to it.
+        bool flat_element() const;
+        void flat_text(std::string_view s);
     };
 
 private:
@@ -82,6 +100,11 @@ private:
 
     std::vector<std::string> members_;
     element_handler on_element_;
+    std::shared_ptr<flat_reader> flat_;
+    bool in_flat_ = false;         // inside a flat element's object (depth 3)
+    std::size_t skip_depth_ = 0;   // inside a nested container of a flat element
+    std::string field_;            // the flat element's current field name
+    std::string text_;             // a string value that came in pieces
     boost::json::basic_parser<handler> parser_;
     boost::json::value_stack rest_;
     // Each element is built in a fresh arena over the same buffer: one element rarely needs

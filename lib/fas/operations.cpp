@@ -632,16 +632,68 @@ void add_user_data_entry(std::string_view id, const json::value& v, user_data::r
 
 } // namespace
 
+namespace {
+
+// user_data entries field by field as they are parsed, with what add_user_data_entry makes
+// of the same JSON.
+class user_data_reader final : public detail::json_dump_sink::flat_reader
+{
+public:
+    explicit user_data_reader(std::shared_ptr<user_data::result_type> out) : out_(std::move(out)) {}
+
+    void begin(std::string_view key) override
+    {
+        key_.assign(key);
+        entry_ = {};
+    }
+
+    void text(std::string_view field, std::string_view value) override
+    {
+        if (auto* target = field_of(field))
+            target->assign(value);
+        else if (field == "alias_enabled")
+            entry_.alias_enabled = false;
+    }
+
+    void boolean(std::string_view field, bool value) override
+    {
+        if (field == "alias_enabled")
+            entry_.alias_enabled = value;
+        else if (auto* target = field_of(field))
+            *target = value ? "true" : "false";
+    }
+
+    void end() override { out_->insert_or_assign(out_->end(), std::move(key_), std::move(entry_)); }
+
+private:
+    std::string* field_of(std::string_view field)
+    {
+        if (field == "username")
+            return &entry_.username;
+        if (field == "password")
+            return &entry_.password;
+        if (field == "human_name")
+            return &entry_.human_name;
+        if (field == "ssh_key")
+            return &entry_.ssh_key;
+        if (field == "email")
+            return &entry_.email;
+        return nullptr;
+    }
+
+    std::shared_ptr<user_data::result_type> out_;
+    std::string key_;
+    user_data_entry entry_;
+};
+
+} // namespace
+
 operation_request user_data::build() const
 {
     auto r = make_request("json/fas_client/user_data");
     streamed = std::make_shared<result_type>();
-    r.sink = std::make_shared<detail::json_dump_sink>(
-        std::vector<std::string>{"data"},
-        [out = streamed](std::string_view id, const json::value& v, std::string&) {
-            add_user_data_entry(id, v, *out);
-            return error_code{};
-        });
+    r.sink = std::make_shared<detail::json_dump_sink>(std::vector<std::string>{"data"},
+                                                      std::make_shared<user_data_reader>(streamed));
     return r;
 }
 

@@ -2,6 +2,8 @@
 // body is cut into pieces, the rest of the answer kept, bad input refused.
 #include "../../lib/fas/json_dump_sink.hpp"
 
+#include <fedora/fas/operations.hpp>
+
 #include <boost/json.hpp>
 #include <doctest/doctest.h>
 
@@ -132,4 +134,49 @@ TEST_CASE("json_dump_sink refuses what is not JSON, cut JSON, and too deep JSON;
     REQUIRE(sink.accept(json_header()));
     CHECK(!sink.write(R"({"data": {"1": {}}})"));
     CHECK(!sink.finish());
+}
+
+TEST_CASE("user_data's flat streaming path reads every entry as the whole-body parse does")
+{
+    const std::string doc = R"({"success": true, "data": {
+        "1": {"username": "a\u00e9", "password": "*", "human_name": null, "ssh_key": "k", "email": 5,
+              "alias_enabled": true, "extra": {"nested": ["x", {"y": 1}]}},
+        "2": 17,
+        "3": {"username": "b", "alias_enabled": "yes", "email": true, "human_name": 2.5},
+        "4": {"username": "a-very-long-user-name-to-be-cut-into-pieces", "alias_enabled": false}}})";
+    fedora::fas::raw_reply dom_reply;
+    dom_reply.body = json::parse(doc);
+    dom_reply.status = 200;
+    fedora::fas::ops::user_data dom_op;
+    fedora::fas::ops::user_data::result_type expected;
+    REQUIRE(!dom_op.parse(dom_reply, expected));
+    REQUIRE(expected.size() == 3);
+
+    for (std::size_t piece : {std::size_t(1), std::size_t(5), doc.size()}) {
+        CAPTURE(piece);
+        fedora::fas::ops::user_data op;
+        auto req = op.build();
+        REQUIRE(req.sink);
+        REQUIRE(req.sink->accept(json_header()));
+        for (std::size_t i = 0; i < doc.size(); i += piece)
+            REQUIRE(!req.sink->write(std::string_view(doc).substr(i, piece)));
+        REQUIRE(!req.sink->finish());
+        fedora::fas::raw_reply r;
+        r.body = req.sink->take_rest();
+        r.streamed = true;
+        fedora::fas::ops::user_data::result_type got;
+        REQUIRE(!op.parse(r, got));
+        REQUIRE(got.size() == expected.size());
+        for (const auto& [id, e] : expected) {
+            CAPTURE(id);
+            REQUIRE(got.count(id) == 1);
+            const auto& g = got.at(id);
+            CHECK(g.username == e.username);
+            CHECK(g.password == e.password);
+            CHECK(g.human_name == e.human_name);
+            CHECK(g.ssh_key == e.ssh_key);
+            CHECK(g.email == e.email);
+            CHECK(g.alias_enabled == e.alias_enabled);
+        }
+    }
 }
