@@ -425,7 +425,7 @@ std::string top_level_help()
         << "  fedora demo\n"
            "  FEDORA_USERNAME=admin FEDORA_PASSWORD=admin fedora --emulator fas person jdoe\n"
            "  fedora --emulator fas people-by-key --key email --search 'j*' --fields id   (prompts)\n"
-           "  fedora --emulator bodhi updates --package foo --status testing\n"
+           "  fedora --emulator bodhi updates --package python-fedora --status testing\n"
            "  fedora --emulator --url /updates/ bodhi version\n";
     return out.str();
 }
@@ -687,7 +687,7 @@ std::string table_of(const boost::json::value& v, std::span<const std::string_vi
                 auto* f = o.if_contains(k);
                 return f ? scalar_text(*f) : std::string("?");
             };
-            if (o.contains("page"))
+            if (o.contains("page") && !rows->get_array().empty())
                 s += "page " + num("page") + " of " + num("pages") + ", " + num("total") + " in all\n";
             return s;
         }
@@ -702,6 +702,8 @@ std::string table_of(const boost::json::value& v, std::span<const std::string_vi
         }
         return out.str();
     }
+    if (v.is_bool())  // a verdict (verify-session): the word a script compares
+        return v.get_bool() ? "true\n" : "false\n";
     return cell_text(scalar_text(v), std::numeric_limits<std::size_t>::max()) + "\n";
 }
 

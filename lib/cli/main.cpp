@@ -56,7 +56,10 @@ embedded_emulator embedded_emulator::start(std::size_t people, unsigned threads)
     emulator::fas_data_params dp;
     dp.people = people;
     e.directory = emulator::fas_directory::generate(dp);
-    e.bodhi = std::make_shared<emulator::bodhi_data>(emulator::bodhi_data_params{});
+    // A fixed clock makes the Bodhi data (aliases, dates) the same on every run.
+    emulator::bodhi_data_params bp;
+    bp.start_time = 1442318400;  // 2015-09-15 12:00:00 UTC, when Bodhi 1 and 2 both ran
+    e.bodhi = std::make_shared<emulator::bodhi_data>(bp);
     emulator::server_params sp;
     sp.tls = true;
     sp.threads = threads;

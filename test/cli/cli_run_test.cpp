@@ -151,7 +151,7 @@ TEST_CASE("fedora CLI: Bodhi 1 and Bodhi 2 through one command set")
         for (const auto& u : page.at("rows").as_array())
             CHECK(u.at("status") == "testing");
 
-        auto table = run("", "--emulator --url " + url + " bodhi updates --package foo --status testing");
+        auto table = run("", "--emulator --url " + url + " bodhi updates --package python-fedora --status testing");
         CHECK(table.code == 0);
         CHECK(table.out.rfind("KEY", 0) == 0);
 
@@ -175,7 +175,7 @@ TEST_CASE("fedora CLI: help, and the demo")
     CHECK(ch.out.find("--status") != std::string::npos);
 
     auto d = run("", "demo --people 500");
-    CHECK_MESSAGE(d.code == 0, d.out + d.err);
+    CHECK_MESSAGE(d.code == 0, d.out << d.err);
     CHECK(d.out.find("demo OK") != std::string::npos);
     CHECK(d.out.find("Bodhi 1") != std::string::npos);
     CHECK(d.out.find("Bodhi 2") != std::string::npos);
