@@ -162,12 +162,20 @@ public:
             std::forward<CompletionToken>(token), core_, std::move(op), std::move(auth));
     }
 
+// Each operation comes twice: with auth_params, and without (anonymous, default token).
+// Not one function with `auth_params auth = {}`: GCC 12 mishandles a defaulted argument
+// with a destructor inside a co_await expression (`co_await c.async_releases()` freed the
+// default's strings twice), while a temporary made inside a plain function is safe.
 #define FEDORA_BODHI_OP(name, op_expr, ...)                                                   \
     template <class CompletionToken = default_token>                                          \
-    auto name(__VA_ARGS__ __VA_OPT__(, ) auth_params auth = {},                               \
+    auto name(__VA_ARGS__ __VA_OPT__(, ) auth_params auth,                                    \
               CompletionToken&& token = CompletionToken{})                                    \
     {                                                                                         \
         return async_run(op_expr, std::move(auth), std::forward<CompletionToken>(token));     \
+    }                                                                                         \
+    auto name(__VA_ARGS__)                                                                    \
+    {                                                                                         \
+        return async_run(op_expr, auth_params{}, default_token{});                            \
     }
 
     // One page of updates (one request). B1 POST list, B2 GET updates/.
@@ -214,7 +222,7 @@ public:
     // Every page of a query, rows_per_page at a time (query.page is the first page), in the
     // server's order, without duplicates (by key). ceil(total / rows_per_page) requests.
     template <class CompletionToken = default_token>
-    auto async_query_all_updates(update_query query, auth_params auth = {},
+    auto async_query_all_updates(update_query query, auth_params auth,
                                  CompletionToken&& token = CompletionToken{})
     {
         return fedora::detail::initiate<reply<std::vector<update>>>(
@@ -228,7 +236,7 @@ public:
     // payload with expired=true (an already expired override is returned as it is, not
     // re-enabled: spec §7 quirk 10). Completes with the server's message (B2: "").
     template <class CompletionToken = default_token>
-    auto async_expire_override(std::string nvr, auth_params auth = {},
+    auto async_expire_override(std::string nvr, auth_params auth,
                                CompletionToken&& token = CompletionToken{})
     {
         return fedora::detail::initiate<reply<std::string>>(
@@ -242,7 +250,7 @@ public:
     // critpath (`untested`: not yet critpath-approved). B2: GET updates/?critpath=true for
     // status pending, then testing (`untested` is not supported by Bodhi 2).
     template <class CompletionToken = default_token>
-    auto async_critpath_updates(std::string release, bool untested = false, auth_params auth = {},
+    auto async_critpath_updates(std::string release, bool untested, auth_params auth,
                                 CompletionToken&& token = CompletionToken{})
     {
         return fedora::detail::initiate<reply<std::vector<update>>>(
@@ -250,6 +258,20 @@ public:
                 start_critpath(std::move(core), std::move(r), u, std::move(a), std::move(handler));
             },
             std::forward<CompletionToken>(token), core_, std::move(release), untested, std::move(auth));
+    }
+
+    // Anonymous forms of the three above (see FEDORA_BODHI_OP for why not default arguments).
+    auto async_query_all_updates(update_query query)
+    {
+        return async_query_all_updates(std::move(query), auth_params{}, default_token{});
+    }
+    auto async_expire_override(std::string nvr)
+    {
+        return async_expire_override(std::move(nvr), auth_params{}, default_token{});
+    }
+    auto async_critpath_updates(std::string release, bool untested = false)
+    {
+        return async_critpath_updates(std::move(release), untested, auth_params{}, default_token{});
     }
 
     // The generic path, compiled once in the library.
