@@ -519,6 +519,20 @@ asio::awaitable<call_result> run_call(std::shared_ptr<client_impl> impl, request
     if (url.host_address().empty())
         co_return finish(fail(diag, errc::invalid_argument, "URL has no host"));
 
+    // CR, LF or NUL in a header would end it early and let the rest of the value become
+    // headers of its own (or a second request): refused before any I/O. Beast writes
+    // whatever the fields hold, so this is the one place that stands between a value
+    // from the caller (a user agent, a cookie, a token) and the wire.
+    const std::string_view bad_header_chars("\r\n\0", 3);
+    for (const auto& f : req.headers)
+        if (f.name_string().find_first_of(bad_header_chars) != std::string_view::npos ||
+            f.value().find_first_of(bad_header_chars) != std::string_view::npos)
+            co_return finish(fail(diag, errc::invalid_argument,
+                                  "a header (" + std::string(f.name_string().substr(0, 64)) +
+                                      ") contains CR, LF or NUL"));
+    if (params.user_agent.find_first_of(bad_header_chars) != std::string::npos)
+        co_return finish(fail(diag, errc::invalid_argument, "the user agent contains CR, LF or NUL"));
+
     bhttp::request<bhttp::string_body> breq;
     static_cast<fields&>(breq) = std::move(req.headers);  // method and target are set below
     breq.version(11);
