@@ -310,3 +310,76 @@ TEST_CASE("hostile input in Bodhi path segments and query parameters (Bodhi 1 an
         }
     }
 }
+
+TEST_CASE("hostile header values: CR, LF and NUL never reach the wire")
+{
+    auto server = test_support::start_echo_server();
+    emu::bodhi_data_params dp;
+    dp.updates = 5;
+    auto data = std::make_shared<emu::bodhi_data>(dp);
+    server->mount("/bodhi", std::make_shared<emu::bodhi2_application>(data));
+    asio::io_context ioc;
+    auto transport = std::make_shared<http::client>(ioc.get_executor());
+    const auto alias = data->read([](const emu::bodhi_state& st) { return st.updates()[1].alias; });
+    for (const auto& v : hostile_values()) {
+        CAPTURE(printable(v));
+        const bool header_unsafe = v.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos;
+
+        // Any header of a raw request.
+        server->reset_stats();
+        auto r = test_support::get(server->origin() + "/echo");
+        r.headers.set("X-Custom", v);
+        auto o = send_one(ioc, *transport, r);
+        if (header_unsafe) {
+            CHECK(o.ec == errc::invalid_argument);
+            CHECK(server->stats().requests_total == 0);
+        } else {
+            CHECK(!o.ec);
+            REQUIRE(server->stats().requests_total == 1);
+            CHECK((std::string(server->last_request()->at("X-Custom")) == v));
+        }
+
+        // A user agent from the configuration.
+        server->reset_stats();
+        fas::client_params fp;
+        fp.base_url = server->origin() + "/accounts/";
+        fp.user_agent = v;
+        fas::proxy_client proxy(transport, fp);
+        fedora::error_code ec;
+        proxy.async_run(fas::ops::group_list_op{}, fas::auth_params::credentials("jdoe", "jdoe-pass"),
+                        [&](fedora::error_code e, auto) { ec = e; });
+        ioc.restart();
+        ioc.run();
+        if (header_unsafe) {
+            CHECK(ec == errc::invalid_argument);
+            CHECK(server->stats().requests_total == 0);
+        } else {
+            REQUIRE(server->stats().requests_total == 1);
+            CHECK((std::string(server->last_request()->at(bhttp::field::user_agent)) == v));
+        }
+
+        // A Bodhi session cookie: only RFC 6265 cookie octets are sent.
+        server->reset_stats();
+        bodhi::client_params bp;
+        bp.base_url = server->origin() + "/bodhi/";
+        bp.version = bodhi::server_version::bodhi2;
+        bodhi::client bc(transport, bp);
+        bodhi::session s;
+        s.origin = fedora::http::origin_of(boost::urls::url(server->origin()));
+        s.cookies = {{"session", v}};
+        bc.async_get_update(alias, bodhi::auth_params::with_session(s), [&](fedora::error_code e, auto) { ec = e; });
+        ioc.restart();
+        ioc.run();
+        const bool cookie_safe = std::all_of(v.begin(), v.end(), [](unsigned char c) {
+            return c > 0x20 && c < 0x7f && c != '"' && c != ',' && c != ';' && c != '\\';
+        });
+        if (!cookie_safe) {
+            CHECK(ec == errc::invalid_argument);
+            CHECK(server->stats().requests_total == 0);
+        } else {
+            REQUIRE(server->stats().requests_total == 1);
+            auto req = *server->last_request();
+            check_no_injected_headers(req);
+        }
+    }
+}
