@@ -496,7 +496,9 @@ TEST_CASE("checklist 8: the session store under 2 x 200 concurrent logins; symli
     const std::string store = (dir.path / "sessions.json").string();
     asio::io_context ioc;
     auto work = asio::make_work_guard(ioc);
+    // Two threads run the completions, so that two stores can really run at once.
     std::thread loop([&] { ioc.run(); });
+    std::thread loop2([&] { ioc.run(); });
 
     std::atomic<bool> done{false};
     std::atomic<int> reads{0}, unparsable{0}, unsafe_mode{0};
@@ -576,4 +578,5 @@ TEST_CASE("checklist 8: the session store under 2 x 200 concurrent logins; symli
     }
     work.reset();
     loop.join();
+    loop2.join();
 }
