@@ -52,21 +52,25 @@ std::string what_of(const diagnostics& d)
     return s;
 }
 
-bool is_secret_key(std::string_view key)
+// The secret name `key` ends with ("" if none). A suffix, not the whole key, because in
+// escaped text (a request quoted in a JSON error page) "\r\n_csrf_token" reads as the key
+// "n_csrf_token"; masking a little too much is the safe side.
+std::string_view secret_key_of(std::string_view key)
 {
     static constexpr std::array<std::string_view, 8> secrets = {
         "password", "_csrf_token", "csrf_token", "tg-visit", "session", "auth_tkt",
         "session_id", "authorization"};
     for (auto s : secrets) {
-        if (key.size() == s.size()) {
+        if (key.size() >= s.size()) {
+            const auto tail = key.substr(key.size() - s.size());
             bool same = true;
             for (std::size_t i = 0; i < s.size() && same; ++i)
-                same = std::tolower(static_cast<unsigned char>(key[i])) == s[i];
+                same = std::tolower(static_cast<unsigned char>(tail[i])) == s[i];
             if (same)
-                return true;
+                return s;
         }
     }
-    return false;
+    return {};
 }
 
 } // namespace
@@ -102,15 +106,34 @@ std::string mask_secrets(std::string_view text)
             ++i;
         std::string_view key = text.substr(key_start, i - key_start);
         out.append(key);
-        if (i >= text.size() || (text[i] != '=' && text[i] != ':'))
+        // JSON: "key": "value" (a server echoing a request body back in an error page).
+        std::size_t sep = i;
+        if (sep < text.size() && text[sep] == '"')
+            ++sep;
+        while (sep < text.size() && text[sep] == ' ' && sep > i)
+            ++sep;
+        if (sep >= text.size() || (text[sep] != '=' && text[sep] != ':'))
             continue;
-        out.push_back(text[i++]);
+        out.append(text.substr(i, sep + 1 - i));
+        i = sep + 1;
         while (i < text.size() && text[i] == ' ')
             out.push_back(text[i++]);
-        if (!is_secret_key(key))
+        const std::string_view secret = secret_key_of(key);
+        if (secret.empty())
             continue;
+        if (i < text.size() && text[i] == '"') {
+            // A quoted value runs to the closing quote; escapes do not end it.
+            out.push_back(text[i++]);
+            std::size_t value_start = i;
+            while (i < text.size() && text[i] != '"')
+                i += text[i] == '\\' ? 2 : 1;
+            i = std::min(i, text.size());
+            if (i > value_start)
+                out.append("***");
+            continue;
+        }
         // An Authorization value ("Basic xyz") runs to the end of the line.
-        const bool whole_line = key.size() == 13 && std::tolower(static_cast<unsigned char>(key[0])) == 'a';
+        const bool whole_line = secret == "authorization";
         std::size_t value_start = i;
         while (i < text.size() && text[i] != '\r' && text[i] != '\n' &&
                (whole_line || (text[i] != '&' && text[i] != ';' && text[i] != ',' && text[i] != ' ')))

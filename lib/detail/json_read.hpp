@@ -6,6 +6,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,10 +30,20 @@ inline std::optional<std::int64_t> opt_num(const boost::json::object& o, std::st
         return std::nullopt;
     if (v->is_int64())
         return v->get_int64();
-    if (v->is_uint64())
+    // A number the server sends out of range reads as absent: converting it would be
+    // undefined behaviour (a double) or change its sign (a uint64 above INT64_MAX).
+    if (v->is_uint64()) {
+        if (v->get_uint64() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+            return std::nullopt;
         return static_cast<std::int64_t>(v->get_uint64());
-    if (v->is_double())
-        return static_cast<std::int64_t>(v->get_double());
+    }
+    if (v->is_double()) {
+        const double d = v->get_double();
+        // 2^63 is exact in a double; NaN fails both comparisons.
+        if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
+            return std::nullopt;
+        return static_cast<std::int64_t>(d);
+    }
     if (v->is_string()) {
         std::int64_t n = 0;
         auto s = v->get_string();

@@ -43,6 +43,7 @@ struct server::impl
     std::string cert_dir;
     std::string ca_path;
     std::optional<asio::ssl::context> tls;
+    std::map<std::string, asio::ssl::context> sni_contexts;  // by SNI name
 
     mutable std::mutex mutex;  // guards everything below
     std::vector<std::pair<std::string, std::shared_ptr<application>>> mounts;  // longest first
@@ -104,6 +105,19 @@ struct server::impl
             last = req;
             last_by_path[std::string(path)] = req;
         }
+    }
+
+    // SNI callback: switches the connection to the certificate registered for the name.
+    static int choose_certificate(SSL* ssl, int*, void* arg)
+    {
+        auto* self = static_cast<impl*>(arg);
+        const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+        if (name) {
+            auto it = self->sni_contexts.find(name);
+            if (it != self->sni_contexts.end())
+                SSL_set_SSL_CTX(ssl, it->second.native_handle());
+        }
+        return SSL_TLSEXT_ERR_OK;
     }
 
     std::string origin() const
@@ -374,6 +388,13 @@ asio::awaitable<void> session(server::impl& self, tcp::socket socket)
     if (self.tls) {
         beast::ssl_stream<tcp::socket> stream(std::move(socket), *self.tls);
         auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, tuple_awaitable);
+        {
+            const char* sni = SSL_get_servername(stream.native_handle(), TLSEXT_NAMETYPE_host_name);
+            std::lock_guard lock(self.mutex);
+            ++self.stats.tls_server_names[sni ? sni : ""];
+            if (ec)
+                ++self.stats.tls_handshakes_failed;
+        }
         if (ec)
             co_return;
         co_await serve(self, stream, true);
@@ -450,12 +471,29 @@ void server::start()
             s.ca_path = s.cert_dir + "/ca.pem";
             write_file(s.ca_path, ca.cert_pem, false);
         }
-        s.tls.emplace(asio::ssl::context::tls_server);
-        SSL_CTX_set_min_proto_version(s.tls->native_handle(), s.params.min_tls_version);
-        if (s.params.max_tls_version)
-            SSL_CTX_set_max_proto_version(s.tls->native_handle(), s.params.max_tls_version);
-        s.tls->use_certificate_chain(asio::buffer(leaf.cert_pem));
-        s.tls->use_private_key(asio::buffer(leaf.key_pem), asio::ssl::context::pem);
+        auto make_context = [&s](const pem_pair& cert) {
+            asio::ssl::context ctx(asio::ssl::context::tls_server);
+            SSL_CTX_set_min_proto_version(ctx.native_handle(), s.params.min_tls_version);
+            if (s.params.max_tls_version)
+                SSL_CTX_set_max_proto_version(ctx.native_handle(), s.params.max_tls_version);
+            // OpenSSL 3 refuses TLS 1.0/1.1 at the default security level on the server
+            // side too; a server made to offer only those must really offer them, so that
+            // refusing is the client's decision.
+            if (s.params.min_tls_version && s.params.min_tls_version < TLS1_2_VERSION) {
+                SSL_CTX_set_security_level(ctx.native_handle(), 0);
+                SSL_CTX_set_cipher_list(ctx.native_handle(), "DEFAULT:@SECLEVEL=0");
+            }
+            ctx.use_certificate_chain(asio::buffer(cert.cert_pem));
+            ctx.use_private_key(asio::buffer(cert.key_pem), asio::ssl::context::pem);
+            return ctx;
+        };
+        s.tls.emplace(make_context(leaf));
+        for (const auto& [name, cert] : s.params.sni_certificates)
+            s.sni_contexts.emplace(name, make_context(cert));
+        if (!s.sni_contexts.empty()) {
+            SSL_CTX_set_tlsext_servername_callback(s.tls->native_handle(), &impl::choose_certificate);
+            SSL_CTX_set_tlsext_servername_arg(s.tls->native_handle(), &s);
+        }
     }
     auto address = asio::ip::make_address(s.params.host);
     s.acceptor.emplace(s.ioc);

@@ -127,15 +127,19 @@ pem_pair make_ca(const std::string& common_name)
     return {to_pem(key.get()), to_pem(cert.get())};
 }
 
-pem_pair make_certificate(const pem_pair& ca, const cert_request& req)
+namespace {
+
+// Signs `cert` (holding `key`) with the issuer's key; issuer == nullptr: self-signed.
+pem_pair finish_certificate(EVP_PKEY* key, X509* cert, X509* issuer_cert, EVP_PKEY* issuer_key,
+                            const cert_request& req)
 {
-    auto ca_key = read_key(ca.key_pem);
-    auto ca_cert = read_cert(ca.cert_pem);
-    auto key = new_key();
-    auto cert = new_cert(key.get(), req.common_name, req.not_before_offset, req.valid_for);
-    X509_set_issuer_name(cert.get(), X509_get_subject_name(ca_cert.get()));
-    add_extension(cert.get(), ca_cert.get(), NID_basic_constraints,
+    X509* issuer = issuer_cert ? issuer_cert : cert;
+    X509_set_issuer_name(cert, X509_get_subject_name(issuer));
+    add_extension(cert, issuer, NID_basic_constraints,
                   req.is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
+    if (req.is_ca)
+        add_extension(cert, issuer, NID_key_usage, "critical,keyCertSign,cRLSign");
+    add_extension(cert, issuer, NID_subject_key_identifier, "hash");
     std::string san;
     for (const auto& d : req.dns_names)
         san += (san.empty() ? "" : ",") + std::string("DNS:") + d;
@@ -144,11 +148,30 @@ pem_pair make_certificate(const pem_pair& ca, const cert_request& req)
     if (!req.email.empty())
         san += (san.empty() ? "" : ",") + std::string("email:") + req.email;
     if (!san.empty())
-        add_extension(cert.get(), ca_cert.get(), NID_subject_alt_name, san);
-    add_extension(cert.get(), ca_cert.get(), NID_authority_key_identifier, "keyid:always");
-    if (!X509_sign(cert.get(), ca_key.get(), EVP_sha256()))
+        add_extension(cert, issuer, NID_subject_alt_name, san);
+    if (issuer_cert)
+        add_extension(cert, issuer, NID_authority_key_identifier, "keyid:always");
+    if (!X509_sign(cert, issuer_key ? issuer_key : key, EVP_sha256()))
         fail("signing certificate");
-    return {to_pem(key.get()), to_pem(cert.get())};
+    return {to_pem(key), to_pem(cert)};
+}
+
+} // namespace
+
+pem_pair make_certificate(const pem_pair& ca, const cert_request& req)
+{
+    auto ca_key = read_key(ca.key_pem);
+    auto ca_cert = read_cert(ca.cert_pem);
+    auto key = new_key();
+    auto cert = new_cert(key.get(), req.common_name, req.not_before_offset, req.valid_for);
+    return finish_certificate(key.get(), cert.get(), ca_cert.get(), ca_key.get(), req);
+}
+
+pem_pair make_self_signed(const cert_request& req)
+{
+    auto key = new_key();
+    auto cert = new_cert(key.get(), req.common_name, req.not_before_offset, req.valid_for);
+    return finish_certificate(key.get(), cert.get(), nullptr, nullptr, req);
 }
 
 void write_file(const std::string& path, const std::string& text, bool secret)

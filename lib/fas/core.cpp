@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -157,6 +158,10 @@ error_code build_http_request(const fas_core& core, operation_request& req,
     const bool send_session = auth.has_session() && !req.credentials_only;
     if (req.needs_auth && !send_session && !auth.has_credentials())
         return refuse(errc::auth_error, "this call needs a session id or a username and password");
+    // RFC 7617: the user-id of Basic credentials cannot contain ':', the server would split
+    // the name there and take the rest for the password.
+    if (auth.has_credentials() && auth.http_basic && auth.username.find(':') != std::string::npos)
+        return refuse(errc::invalid_argument, "a user name for HTTP Basic cannot contain ':'");
     if (send_session && !valid_cookie_value(auth.session_id))
         return refuse(errc::invalid_argument, "the session id has characters a cookie cannot carry");
 
@@ -291,10 +296,14 @@ void store_session(const std::string& path, const std::string& key, const std::s
         o.erase(key);
     else
         o[key] = session_id;
-    const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    // A temporary name of its own for every write (mkstemp: O_EXCL, mode 0600): with one
+    // name per process, two threads storing at once wrote into the same file and could
+    // rename a mix of both texts into place.
+    std::string tmp = path + ".tmp.XXXXXX";
+    int fd = ::mkstemp(tmp.data());
     if (fd < 0)
         return;
+    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
     const std::string text = json::serialize(o);
     bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
     ok = ::fsync(fd) == 0 && ok;

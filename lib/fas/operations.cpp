@@ -27,12 +27,16 @@ bool succeeded(const raw_reply& r)
 error_code wrong_shape(raw_reply& r, std::string what)
 {
     r.diag.message = "unexpected answer: " + std::move(what);
-    r.diag.body_snippet = json::serialize(r.body).substr(0, 1024);
+    r.diag.body_snippet = mask_secrets(json::serialize(r.body).substr(0, 1024));
     return make_error_code(errc::server_error);
 }
 
+// FAS's soft failure ({"success": false, "tg_flash": ...}). An answer that is not even a
+// JSON object is no application's answer: a server error.
 error_code app_error(raw_reply& r, std::string name, std::string message)
 {
+    if (!r.body.is_object())
+        return wrong_shape(r, "not a JSON object");
     r.diag.app_error_name = std::move(name);
     r.diag.message = std::move(message);
     return make_error_code(errc::app_error);

@@ -700,10 +700,17 @@ struct exchange_outcome
 
 using response_parser = bhttp::response_parser<received_body>;
 
-template <class Stream>
+// Interim (1xx) answers before the final one; more than this is a broken server.
+constexpr int max_interim_responses = 8;
+
+// Writes the request and reads the final response into `parser` (made by `make_parser`).
+// Interim 1xx responses (100 Continue, 102, 103 Early Hints) are read and dropped, as
+// RFC 9110 §15.2 asks of a client; 101 is returned (nothing asked for an upgrade).
+template <class Stream, class MakeParser>
 asio::awaitable<exchange_outcome> exchange(Stream& stream, connection& c,
                                            bhttp::request<bhttp::string_body>& req,
-                                           response_parser& parser)
+                                           std::optional<response_parser>& parser,
+                                           MakeParser make_parser)
 {
     exchange_outcome out;
     auto [wec, written] = co_await bhttp::async_write(stream, req, tuple_awaitable);
@@ -712,10 +719,19 @@ asio::awaitable<exchange_outcome> exchange(Stream& stream, connection& c,
         out.ec = wec;
         co_return out;
     }
-    auto [rec, read] = co_await bhttp::async_read(stream, c.buffer, parser, tuple_awaitable);
-    out.got_response_bytes = parser.got_some() || read > 0;
-    out.ec = rec;
-    co_return out;
+    for (int interim = 0;; ++interim) {
+        make_parser(parser);
+        auto [rec, read] = co_await bhttp::async_read(stream, c.buffer, *parser, tuple_awaitable);
+        out.got_response_bytes = out.got_response_bytes || parser->got_some() || read > 0;
+        out.ec = rec;
+        const unsigned status = rec ? 0 : parser->get().result_int();
+        if (rec || status < 100 || status >= 200 || status == 101)
+            co_return out;
+        if (interim == max_interim_responses) {
+            out.ec = bhttp::error::bad_status;
+            co_return out;
+        }
+    }
 }
 
 // Maps a failed exchange to the SDK's kinds.
@@ -813,6 +829,20 @@ asio::awaitable<call_result> run_call(std::shared_ptr<client_impl> impl, request
     if (url.host_address().empty())
         co_return finish(fail(diag, errc::invalid_argument, "URL has no host"));
 
+    // CR, LF or NUL in a header would end it early and let the rest of the value become
+    // headers of its own (or a second request): refused before any I/O. Beast writes
+    // whatever the fields hold, so this is the one place that stands between a value
+    // from the caller (a user agent, a cookie, a token) and the wire.
+    const std::string_view bad_header_chars("\r\n\0", 3);
+    for (const auto& f : req.headers)
+        if (f.name_string().find_first_of(bad_header_chars) != std::string_view::npos ||
+            f.value().find_first_of(bad_header_chars) != std::string_view::npos)
+            co_return finish(fail(diag, errc::invalid_argument,
+                                  "a header (" + std::string(f.name_string().substr(0, 64)) +
+                                      ") contains CR, LF or NUL"));
+    if (params.user_agent.find_first_of(bad_header_chars) != std::string::npos)
+        co_return finish(fail(diag, errc::invalid_argument, "the user agent contains CR, LF or NUL"));
+
     bhttp::request<bhttp::string_body> breq;
     static_cast<fields&>(breq) = std::move(req.headers);  // method and target are set below
     breq.version(11);
@@ -874,6 +904,14 @@ asio::awaitable<call_result> run_call(std::shared_ptr<client_impl> impl, request
         force_new = false;
         if (a.ec)
             co_return finish(a.ec);
+        // The deadline may have passed while no socket was in use (the guard then had
+        // nothing to close), e.g. a waiter woken with a connection just after its own
+        // deadline: going on would wait on a socket no timer watches any more.
+        if (guard->fired) {
+            const bool back_to_pool = a.conn != nullptr;
+            pool->release(std::move(a.conn), back_to_pool);
+            co_return finish(fail(diag, errc::timeout, "deadline passed while waiting for a connection"));
+        }
         std::unique_ptr<connection> conn = std::move(a.conn);
         if (!conn) {
             conn = std::make_unique<connection>(impl->executor, tls ? &impl->tls : nullptr);
@@ -898,19 +936,23 @@ asio::awaitable<call_result> run_call(std::shared_ptr<client_impl> impl, request
             ++pool->counters.requests;
         }
 
-        response_parser parser;
-        parser.header_limit(static_cast<std::uint32_t>(params.header_limit));
-        const std::uint64_t body_limit = req.body_limit ? req.body_limit : params.body_limit;
-        parser.body_limit(body_limit);
-        parser.get().body().sink = req.sink.get();
-        parser.get().body().gzip_allowed = params.accept_gzip;
-        parser.get().body().limit = body_limit;
-        if (req.method == verb::head)
-            parser.skip(true);
+        std::optional<response_parser> parser;
+        auto make_parser = [&](std::optional<response_parser>& p) {
+            const std::uint64_t body_limit = req.body_limit ? req.body_limit : params.body_limit;
+            p.emplace();
+            p->header_limit(static_cast<std::uint32_t>(params.header_limit));
+            p->body_limit(body_limit);
+            p->get().body().sink = req.sink.get();
+            p->get().body().gzip_allowed = params.accept_gzip;
+            p->get().body().limit = body_limit;
+            if (req.method == verb::head)
+                p->skip(true);
+        };
 
         ++diag.attempts;
-        exchange_outcome out = conn->secure ? co_await exchange(*conn->secure, *conn, breq, parser)
-                                            : co_await exchange(*conn->plain, *conn, breq, parser);
+        exchange_outcome out = conn->secure
+                                   ? co_await exchange(*conn->secure, *conn, breq, parser, make_parser)
+                                   : co_await exchange(*conn->plain, *conn, breq, parser, make_parser);
         guard->conn = nullptr;
         bytes_sent += out.bytes_sent;
         ++conn->exchanges;
@@ -939,7 +981,7 @@ asio::awaitable<call_result> run_call(std::shared_ptr<client_impl> impl, request
                 continue;
             }
             diag.may_have_reached_server = true;
-            if (parser.get().body().sink_failed)
+            if (parser && parser->get().body().sink_failed)
                 co_return finish(fail(diag,
                                       out.ec.category() == error_category()
                                           ? static_cast<errc>(out.ec.value())
@@ -952,13 +994,23 @@ asio::awaitable<call_result> run_call(std::shared_ptr<client_impl> impl, request
             co_return finish(ec);
         }
 
-        auto& msg = parser.get();
+        auto& msg = parser->get();
+        if (msg.result_int() == 101) {
+            // Nothing asked for an upgrade: the connection no longer speaks HTTP/1.1.
+            pool->release(std::move(conn), false);
+            diag.may_have_reached_server = true;
+            diag.http_status = 101;
+            co_return finish(fail(diag, errc::protocol_error,
+                                  "unexpected 101 Switching Protocols: no upgrade was asked for"));
+        }
         bytes_received += msg.body().wire_bytes;
         diag.http_status = msg.result_int();
         diag.may_have_reached_server = true;
         // Bytes beyond the declared framing mean the server and we disagree on where the
         // message ended: the connection cannot carry another exchange.
-        const bool reusable = msg.keep_alive() && conn->buffer.size() == 0;
+        // A body that ended with the connection (no length, not chunked) cannot leave the
+        // connection alive, whatever the headers claim.
+        const bool reusable = msg.keep_alive() && !parser->need_eof() && conn->buffer.size() == 0;
         pool->release(std::move(conn), reusable);
 
         const unsigned status = msg.result_int();
@@ -1024,7 +1076,7 @@ asio::awaitable<call_result> run_call(std::shared_ptr<client_impl> impl, request
             }
         }
 
-        auto received = parser.release();
+        auto received = parser->release();
         result.resp.body_streamed = received.body().streamed;
         if (received.body().inflated) {
             received.erase(bhttp::field::content_encoding);

@@ -318,69 +318,7 @@ TEST_CASE("a kept-alive connection the server closed")
     }
 }
 
-TEST_CASE("TLS verification")
-{
-    emu::server_params sp;
-    sp.tls = true;
-    auto server = start_echo_server(sp);
-    const std::string url = server->origin() + "/echo";
-    REQUIRE(url.rfind("https://localhost:", 0) == 0);
-    asio::io_context ioc;
-
-    SUBCASE("a self-signed server is refused by default, before any request byte")
-    {
-        http::client client(ioc.get_executor());
-        auto o = send_one(ioc, client, get(url));
-        CHECK(o.ec == errc::tls_error);
-        CHECK_FALSE(o.resp.diag.may_have_reached_server);
-        CHECK(o.resp.diag.message.find("certificate") != std::string::npos);
-        CHECK(server->stats().requests_total == 0);
-    }
-    SUBCASE("accepted with its CA file")
-    {
-        http::client_params p;
-        p.tls.ca_file = server->ca_file();
-        http::client client(ioc.get_executor(), p);
-        auto o = send_one(ioc, client, get(url));
-        CHECK(!o.ec);
-        CHECK(o.resp.status() == 200);
-        // Kept alive over TLS too.
-        CHECK(!send_one(ioc, client, get(url)).ec);
-        CHECK(server->stats().connections_accepted == 1);
-    }
-    SUBCASE("accepted with insecure, and a second client in the process still verifies")
-    {
-        http::client_params p;
-        p.tls.insecure = true;
-        http::client lax(ioc.get_executor(), p);
-        http::client strict(ioc.get_executor());
-        CHECK(!send_one(ioc, lax, get(url)).ec);
-        CHECK(send_one(ioc, strict, get(url)).ec == errc::tls_error);
-        CHECK(!send_one(ioc, lax, get(url)).ec);
-    }
-    SUBCASE("a certificate for another host name is refused even with the right CA")
-    {
-        auto ca = emu::make_ca("test CA");
-        emu::cert_request req;
-        req.common_name = "other.example";
-        req.dns_names = {"other.example"};
-        emu::server_params wrong;
-        wrong.tls = true;
-        wrong.certificate = emu::make_certificate(ca, req);
-        auto other = start_echo_server(wrong);
-        auto dir = std::filesystem::temp_directory_path() / ("fc-ca-" + std::to_string(other->port()));
-        std::filesystem::create_directories(dir);
-        emu::write_file((dir / "ca.pem").string(), ca.cert_pem, false);
-        http::client_params p;
-        p.tls.ca_file = (dir / "ca.pem").string();
-        http::client client(ioc.get_executor(), p);
-        auto o = send_one(ioc, client, get(other->origin() + "/echo"));
-        CHECK(o.ec == errc::tls_error);
-        CHECK(o.resp.diag.message.find("hostname mismatch") != std::string::npos);
-        CHECK(other->stats().requests_total == 0);
-        std::filesystem::remove_all(dir);
-    }
-}
+// TLS verification: see tls_matrix_test.cpp.
 
 TEST_CASE("size limits and broken framing are typed errors and close the connection")
 {

@@ -36,4 +36,12 @@ TEST_CASE("mask_secrets hides passwords, session ids and CSRF tokens")
     CHECK(fedora::mask_secrets("Authorization: Basic Zm9vOmJhcg==").find("Zm9v") ==
           std::string::npos);
     CHECK(fedora::mask_secrets("nothing secret here") == "nothing secret here");
+    // JSON, as a server echoing a request body back in an error page writes it.
+    CHECK(fedora::mask_secrets(R"({"user":"jdoe","password": "hun\"ter2","csrf_token":"abc","n":1})") ==
+          R"({"user":"jdoe","password": "***","csrf_token":"***","n":1})");
+    CHECK(fedora::mask_secrets(R"({"password": "unterminated)") == R"({"password": "***)");
+    // A request quoted in JSON: the escapes run into the key names.
+    auto quoted = fedora::mask_secrets(R"({"r":"POST / HTTP/1.1\r\nAuthorization: Basic Zm9vOmJhcg==\r\n\r\n_csrf_token=abc123&x=1"})");
+    CHECK(quoted.find("abc123") == std::string::npos);
+    CHECK(quoted.find("Zm9v") == std::string::npos);
 }

@@ -33,6 +33,10 @@ struct cert_request
 // A certificate for `req` signed by `ca`. Throws std::runtime_error if OpenSSL fails.
 pem_pair make_certificate(const pem_pair& ca, const cert_request& req);
 
+// A self-signed end-entity certificate for `req` (issuer == subject, not a CA): what a
+// server set up without any CA presents. Throws std::runtime_error if OpenSSL fails.
+pem_pair make_self_signed(const cert_request& req);
+
 // Writes text to path with mode 0600 (keys) or 0644; throws std::runtime_error on failure.
 void write_file(const std::string& path, const std::string& text, bool secret);
 

@@ -98,6 +98,9 @@ struct server_params
     // Gzips answers over 1 KiB for requests that accept it, as the web servers in front of
     // FAS and Bodhi did.
     bool gzip = true;
+    // Certificates chosen by the SNI name the client sends; a client that sends another
+    // name, or none, gets `certificate` (or the generated one). For the SNI row of the matrix.
+    std::map<std::string, pem_pair> sni_certificates;
 };
 
 struct server_stats
@@ -108,6 +111,9 @@ struct server_stats
     std::size_t connections_closed_by_peer = 0;
     std::map<std::string, std::size_t> requests_per_path; // path without query
     std::size_t requests_total = 0;
+    // TLS: the SNI names clients sent, per handshake ("" = none), and failed handshakes.
+    std::map<std::string, std::size_t> tls_server_names;
+    std::size_t tls_handshakes_failed = 0;
 };
 
 class server
