@@ -68,7 +68,7 @@ error_code refuse(diagnostics& d, errc e, std::string message)
 void complete_later(const asio::any_io_executor& fallback, raw_handler handler, error_code ec,
                     raw_reply r)
 {
-    auto ex = asio::get_associated_executor(handler, fallback);
+    auto ex = fedora::detail::associated_executor_checked(handler, fallback);
     asio::post(fallback, asio::bind_executor(ex, [h = std::move(handler), ec, r = std::move(r)]() mutable {
                    std::move(h)(ec, std::move(r));
                }));

@@ -2,6 +2,7 @@
 #include <fedora/http/encoding.hpp>
 
 #include "tls.hpp"
+#include "../detail/completion.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -736,7 +737,7 @@ void client::start(std::shared_ptr<detail::client_impl> impl, request req,
     namespace asio = boost::asio;
     auto strand = asio::make_strand(impl->executor);
     auto slot = asio::get_associated_cancellation_slot(handler);
-    auto handler_ex = asio::get_associated_executor(handler, strand);
+    auto handler_ex = fedora::detail::associated_executor_checked(handler, strand);
     auto done = [h = std::move(handler)](std::exception_ptr ep,
                                          detail::call_result r) mutable {
         if (ep) {
