@@ -365,8 +365,13 @@ void send_fas(std::shared_ptr<fas_core> core, http::request hreq, std::string se
             }
             raw_reply out;
             out.diag = std::move(resp.diag);
-            if (!ec)
-                ec = read_fas_answer(resp, out);
+            if (!ec) {
+                try {
+                    ec = read_fas_answer(resp, out);
+                } catch (const std::exception& e) {  // allocation failure: complete, do not lose the handler
+                    ec = fedora::detail::internal_failure(out.diag, e);
+                }
+            }
             if (out.session_id.empty() && !ec)
                 out.session_id = session;  // set by a redirect on the way
             std::move(h)(ec, std::move(out));
