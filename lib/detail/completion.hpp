@@ -4,6 +4,7 @@
 
 #include <fedora/error.hpp>
 
+#include <boost/asio/any_completion_executor.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -12,9 +13,29 @@
 #include <boost/asio/strand.hpp>
 
 #include <exception>
+#include <new>
 #include <tuple>
+#include <type_traits>
 
 namespace fedora::detail {
+
+// The executor associated with `h`, or `fallback`, with allocation failures reported as
+// std::bad_alloc. Asio 1.81 computes the associated executor of an any_completion_handler
+// on a std::nothrow path: from a concrete executor (a strand) it allocates inside a
+// noexcept constructor, so a failed allocation terminates the process; from another
+// polymorphic executor it yields an empty executor, and dispatching through that
+// dereferences null. Converting `fallback` first, where a failure throws, and checking the
+// result avoids both.
+template <class Handler, class Executor>
+auto associated_executor_checked(const Handler& h, const Executor& fallback)
+{
+    const boost::asio::any_completion_executor candidate(fallback);
+    auto ex = boost::asio::get_associated_executor(h, candidate);
+    if constexpr (std::is_constructible_v<bool, decltype(ex)>)
+        if (!static_cast<bool>(ex))
+            throw std::bad_alloc();
+    return ex;
+}
 
 // Binds `f` to the executor and cancellation slot of `h`. The associations are read before
 // `f` is built, because `f` usually takes `h` over.
@@ -22,7 +43,7 @@ template <class Handler>
 auto continue_on(const Handler& h, const boost::asio::any_io_executor& fallback)
 {
     namespace asio = boost::asio;
-    return [ex = asio::get_associated_executor(h, fallback),
+    return [ex = associated_executor_checked(h, fallback),
             slot = asio::get_associated_cancellation_slot(h)](auto&& f) {
         return asio::bind_executor(ex, asio::bind_cancellation_slot(slot, std::forward<decltype(f)>(f)));
     };

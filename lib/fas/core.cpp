@@ -63,7 +63,7 @@ std::string snippet(std::string_view body)
 void complete_later(const asio::any_io_executor& fallback, raw_handler handler, error_code ec,
                     raw_reply r)
 {
-    auto ex = asio::get_associated_executor(handler, fallback);
+    auto ex = fedora::detail::associated_executor_checked(handler, fallback);
     asio::post(fallback, asio::bind_executor(ex, [h = std::move(handler), ec, r = std::move(r)]() mutable {
                    std::move(h)(ec, std::move(r));
                }));
@@ -382,8 +382,13 @@ void send_fas(std::shared_ptr<fas_core> core, http::request hreq, std::string se
             }
             raw_reply out;
             out.diag = std::move(resp.diag);
-            if (!ec)
-                ec = read_fas_answer(resp, out, sink.get());
+            if (!ec) {
+                try {
+                    ec = read_fas_answer(resp, out, sink.get());
+                } catch (const std::exception& e) {  // allocation failure: complete, do not lose the handler
+                    ec = fedora::detail::internal_failure(out.diag, e);
+                }
+            }
             if (out.session_id.empty() && !ec)
                 out.session_id = session;  // set by a redirect on the way
             std::move(h)(ec, std::move(out));

@@ -2,6 +2,7 @@
 #include <fedora/http/encoding.hpp>
 
 #include "tls.hpp"
+#include "../detail/completion.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -1096,7 +1097,8 @@ void spawn_call(std::shared_ptr<client_impl> impl, request req,
 {
     auto strand = asio::make_strand(impl->executor);
     auto slot = asio::get_associated_cancellation_slot(handler);
-    auto handler_ex = asio::get_associated_executor(handler, strand);
+    // Checked: Asio 1.81 may hand back an empty executor when an allocation fails here.
+    auto handler_ex = fedora::detail::associated_executor_checked(handler, strand);
     auto done = [h = std::move(handler)](std::exception_ptr ep, call_result r) mutable {
         if (ep) {
             // Only std::bad_alloc and the like can get here: the call's code catches the rest.

@@ -39,6 +39,7 @@
 #pragma once
 
 #include <fedora/async.hpp>
+#include <fedora/detail/internal_failure.hpp>
 #include <fedora/bodhi/operations.hpp>
 #include <fedora/http/client.hpp>
 
@@ -112,8 +113,13 @@ struct parse_then
     void operator()(error_code ec, raw_reply r)
     {
         reply<typename Op::result_type> out;
-        if (!ec)
-            ec = parse_for(op, r, out.value);
+        if (!ec) {
+            try {
+                ec = parse_for(op, r, out.value);
+            } catch (const std::exception& e) {  // allocation failure: complete, do not lose the handler
+                ec = fedora::detail::internal_failure(r.diag, e);
+            }
+        }
         out.session = std::move(r.session);
         out.version = r.version;
         out.diag = std::move(r.diag);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <fedora/async.hpp>
+#include <fedora/detail/internal_failure.hpp>
 #include <fedora/fas/operations.hpp>
 #include <fedora/http/client.hpp>
 
@@ -41,8 +42,13 @@ struct parse_then
     void operator()(error_code ec, raw_reply r)
     {
         reply<typename Op::result_type> out;
-        if (!ec)
-            ec = op.parse(r, out.value);
+        if (!ec) {
+            try {
+                ec = op.parse(r, out.value);
+            } catch (const std::exception& e) {  // allocation failure: complete, do not lose the handler
+                ec = fedora::detail::internal_failure(r.diag, e);
+            }
+        }
         if constexpr (requires { op.recover(ec, r, out.value); })
             if (ec)
                 ec = op.recover(ec, r, out.value);
