@@ -1131,6 +1131,11 @@ namespace {
 // Cancels a call while it is queued; once it runs, its coroutine takes the slot over.
 struct cancel_queued_call
 {
+    cancel_queued_call(const std::shared_ptr<origin_pool>& p, const std::shared_ptr<waiter>& w)
+        : pool(p), queued(w)
+    {
+    }
+
     std::weak_ptr<origin_pool> pool;
     std::weak_ptr<waiter> queued;
 

@@ -167,7 +167,9 @@ TEST_CASE("user_data's flat streaming path reads every entry as the whole-body p
         fedora::fas::ops::user_data::result_type got;
         REQUIRE(!op.parse(r, got));
         REQUIRE(got.size() == expected.size());
-        for (const auto& [id, e] : expected) {
+        for (const auto& entry : expected) {
+            const auto& id = entry.first;  // (clang 14 cannot capture a structured binding)
+            const auto& e = entry.second;
             CAPTURE(id);
             REQUIRE(got.count(id) == 1);
             const auto& g = got.at(id);
