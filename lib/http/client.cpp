@@ -996,6 +996,13 @@ asio::awaitable<call_result> run_call(std::shared_ptr<client_impl> impl, request
         }
 
         auto& msg = parser->get();
+        if (msg.result_int() < 100) {
+            // Beast reads any three digits; no HTTP status is below 100 (RFC 9110 §15).
+            pool->release(std::move(conn), false);
+            diag.may_have_reached_server = true;
+            co_return finish(fail(diag, errc::protocol_error,
+                                  "malformed response: status " + std::to_string(msg.result_int())));
+        }
         if (msg.result_int() == 101) {
             // Nothing asked for an upgrade: the connection no longer speaks HTTP/1.1.
             pool->release(std::move(conn), false);

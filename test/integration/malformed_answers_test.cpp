@@ -52,6 +52,7 @@ std::vector<vector_case> framing_vectors()
     many_fields += "Content-Length: 2\r\n\r\n{}";
     std::vector<vector_case> v = {
         {"bad status code", "HTTP/1.1 2x0 OK\r\nContent-Length: 2\r\n\r\n{}", false, errc::protocol_error},
+        {"status 000 (found by the response fuzzer)", "HTTP/1.1 000 OK\r\nContent-Length: 2\r\n\r\n{}", false, errc::protocol_error},
         {"status code of 4 digits", "HTTP/1.1 2000 OK\r\nContent-Length: 2\r\n\r\n{}", false, errc::protocol_error},
         {"bad version", "HTTX/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}", false, errc::protocol_error},
         {"HTTP/2 status line", "HTTP/2 200 OK\r\nContent-Length: 2\r\n\r\n{}", false, errc::protocol_error},
