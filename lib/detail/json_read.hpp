@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include <charconv>
+#include <memory>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -12,6 +13,17 @@
 #include <string_view>
 
 namespace fedora::detail::json_read {
+
+// Puts `source` in the place of `target`, keeping source's memory resource. A move
+// *assignment* between different resources deep-copies into the target's (the default
+// heap), which would throw away what an arena-parsed answer saves; a move construction
+// takes the nodes over.
+template <class T>
+void adopt(T& target, T&& source) noexcept
+{
+    std::destroy_at(&target);
+    std::construct_at(&target, std::move(source));
+}
 
 inline std::string str(const boost::json::object& o, std::string_view key)
 {

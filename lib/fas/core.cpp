@@ -1,5 +1,6 @@
 #include "core.hpp"
 #include "../detail/completion.hpp"
+#include "../detail/json_read.hpp"
 #include "json_dump_sink.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -117,7 +118,13 @@ error_code read_fas_answer(http::response& resp, raw_reply& out, json_dump_sink*
         out.body = sink->take_rest();
         out.streamed = true;
     } else {
-        out.body = json::parse(body, ec, {}, opt);
+        // One arena per answer: the DOM's few dozen nodes and strings are bump-allocated
+        // from it and freed together with the result that keeps them (`raw`), instead of
+        // one malloc and one free each. The arena holds the whole answer until then, as the
+        // DOM did; a typical answer's DOM is about twice its text.
+        auto parsed = json::parse(
+            body, ec, json::make_shared_resource<json::monotonic_resource>(2 * body.size() + 512), opt);
+        fedora::detail::json_read::adopt(out.body, std::move(parsed));
     }
     if (ec) {
         out.diag.message = "the answer is not JSON: " + ec.message();

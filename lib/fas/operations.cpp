@@ -107,9 +107,10 @@ std::vector<group> groups_of(const json::object& o, std::string_view key)
 }
 
 // Takes the object over: it becomes the person's `raw` without a copy.
-person to_person(json::object o)
+person to_person(json::object raw)
 {
-    person p;
+    person p{.raw = std::move(raw)};  // constructed, not assigned: keeps the answer's arena
+    const json::object& o = p.raw;
     p.id = num(o, "id");
     p.username = str(o, "username");
     p.human_name = str(o, "human_name");
@@ -127,7 +128,6 @@ person to_person(json::object o)
     p.approved_memberships = groups_of(o, "approved_memberships");
     p.unapproved_memberships = groups_of(o, "unapproved_memberships");
     p.roles = roles_of(o, "roles");
-    p.raw = std::move(o);
     return p;
 }
 
@@ -172,10 +172,18 @@ std::string quote_plus(std::string_view v)
 } // namespace
 
 // Fetched once: an implicit fetch by EVP_sha1() on every call costs more than the digest.
+// A service sends many calls in a row with one session: the last token per thread is kept
+// (it is derived from the session id alone, so it is no more secret than the id it sits next to).
 std::string csrf_token_for(std::string_view session_id)
 {
     static EVP_MD* const sha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
-    return sha_hex(sha1 ? sha1 : EVP_sha1(), session_id);
+    thread_local std::string last_session, last_token;
+    if (session_id != last_session || last_token.empty()) {
+        std::string token = sha_hex(sha1 ? sha1 : EVP_sha1(), session_id);
+        last_session.assign(session_id);
+        last_token = std::move(token);
+    }
+    return last_token;
 }
 
 namespace ops {
@@ -183,19 +191,21 @@ namespace ops {
 operation_request make_request(std::string_view fixed_path, std::initializer_list<std::string_view> segments)
 {
     operation_request req;
-    if (fixed_path.empty() && segments.size() == 0)
-        return req;  // the base URL itself
-    boost::urls::url u("x:/");
-    u.set_encoded_path(std::string("/") + std::string(fixed_path));
+    req.path.assign(fixed_path);  // a literal of this file: already a safe relative path
     for (auto s : segments) {
-        if (auto ec = http::append_path_segment(u, s)) {
+        if (s.empty() || s == "." || s == "..") {
+            // RFC 3986 makes "%2E%2E" equivalent to "..": no encoding keeps these from
+            // climbing out of the base path.
             req.refused = make_error_code(errc::invalid_argument);
             req.refused_message = s.empty() ? "an empty name cannot be a path segment"
                                             : "'.' and '..' cannot be path segments";
+            req.path.clear();
             return req;
         }
+        if (!req.path.empty() && req.path.back() != '/')
+            req.path.push_back('/');
+        http::append_encoded_segment(req.path, s);
     }
-    req.path = std::string(u.encoded_path()).substr(1);
     return req;
 }
 

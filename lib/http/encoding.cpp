@@ -1,6 +1,7 @@
 #include <fedora/http/encoding.hpp>
 
 #include <boost/url/encode.hpp>
+#include <boost/url/parse.hpp>
 #include <boost/url/grammar/lut_chars.hpp>
 #include <boost/url/pct_string_view.hpp>
 #include <boost/url/rfc/pchars.hpp>
@@ -107,14 +108,34 @@ error_code append_path_segment(urls::url& url, std::string_view segment)
     return {};
 }
 
+void append_encoded_segment(std::string& path, std::string_view segment)
+{
+    const std::size_t n = urls::encoded_size(segment, segment_safe_chars);
+    const std::size_t old = path.size();
+    path.resize(old + n);
+    urls::encode(path.data() + old, n, segment, segment_safe_chars);
+}
+
 urls::url join(const urls::url_view& base, std::string_view relative_path)
 {
+    while (!relative_path.empty() && relative_path.front() == '/')
+        relative_path.remove_prefix(1);
+    if (!base.has_query() && !base.has_fragment()) {
+        // The common case (a FAS or Bodhi base URL): one string and one parse, instead of
+        // editing a copy of the URL's path in place.
+        std::string text;
+        text.reserve(base.buffer().size() + relative_path.size() + 1);
+        text.append(base.buffer());
+        if (base.encoded_path().empty() || base.encoded_path().back() != '/')
+            text.push_back('/');
+        text.append(relative_path);
+        if (auto parsed = urls::parse_absolute_uri(text))
+            return urls::url(*parsed);
+    }
     urls::url u(base);
     std::string path(u.encoded_path());
     if (path.empty() || path.back() != '/')
         path.push_back('/');
-    while (!relative_path.empty() && relative_path.front() == '/')
-        relative_path.remove_prefix(1);
     path.append(relative_path);
     u.set_encoded_path(path);
     return u;

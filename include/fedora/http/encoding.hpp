@@ -38,6 +38,10 @@ private:
 // "%2E%2E" equivalent to "..", so no encoding keeps them from climbing out of the base path.
 error_code append_path_segment(boost::urls::url& url, std::string_view segment);
 
+// The string form of append_path_segment, for a path being built as text: appends
+// `segment` encoded the same way (the caller refuses "", "." and "..").
+void append_encoded_segment(std::string& path, std::string_view segment);
+
 // Joins a base URL ("https://host/accounts/") and a relative path of literal,
 // already-safe segments ("json/person_by_id").
 boost::urls::url join(const boost::urls::url_view& base, std::string_view relative_path);
