@@ -88,6 +88,20 @@ fas_core::fas_core(std::shared_ptr<http::client> t, client_params p)
     origin = http::origin_of(base);
 }
 
+boost::urls::url fas_core::url_for(std::string_view path) const
+{
+    {
+        std::lock_guard lock(urls_mutex_);
+        if (auto it = urls_.find(path); it != urls_.end())
+            return it->second;
+    }
+    auto joined = http::join(base, path);
+    std::lock_guard lock(urls_mutex_);
+    if (urls_.size() < max_cached_urls)
+        urls_.try_emplace(std::string(path), joined);
+    return joined;
+}
+
 error_code read_fas_answer(http::response& resp, raw_reply& out, json_dump_sink* sink)
 {
     out.status = resp.status();
@@ -150,7 +164,7 @@ error_code read_fas_answer(http::response& resp, raw_reply& out, json_dump_sink*
 error_code build_http_request(const fas_core& core, operation_request& req,
                               const auth_params& auth, http::request& out, diagnostics& diag)
 {
-    out.url = http::join(core.base, req.path);
+    out.url = core.url_for(req.path);
     // The transport fills diag.url for calls it runs; this is for the refused ones.
     auto refuse = [&](errc e, std::string message) {
         diag.url = http::redact_url(out.url);

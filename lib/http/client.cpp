@@ -9,6 +9,8 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
+#include <boost/asio/detail/scheduler.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -520,13 +522,38 @@ class client_impl : public std::enable_shared_from_this<client_impl>
 {
 public:
     client_impl(asio::any_io_executor ex, client_params p)
-        : executor(std::move(ex)), params(std::move(p)), tls(make_tls_context(params.tls))
+        : executor(std::move(ex)),
+          one_thread(runs_on_one_thread(executor)),
+          params(std::move(p)),
+          tls(make_tls_context(params.tls))
     {
         if (params.user_agent.empty())
             params.user_agent = "fedora-client/0.1.0";
     }
 
+    // Whether the executor is an io_context its owner promised to run on one thread only
+    // (concurrency hint 1, or a hint without scheduler locking), the promise Asio itself
+    // relies on to drop its own locks. A call then needs no strand of its own: nothing of it
+    // can run concurrently with anything else. Any other executor gets a strand per call.
+    static bool runs_on_one_thread(const asio::any_io_executor& ex)
+    {
+        const auto* io = ex.target<asio::io_context::executor_type>();
+        if (!io)
+            return false;
+        const int hint = asio::use_service<asio::detail::scheduler>(io->context()).concurrency_hint();
+        return hint == 1 || !BOOST_ASIO_CONCURRENCY_HINT_IS_LOCKING(SCHEDULER, hint);
+    }
+
+    // The executor a new call runs on.
+    asio::any_io_executor call_executor() const
+    {
+        if (one_thread)
+            return executor;
+        return asio::make_strand(executor);
+    }
+
     asio::any_io_executor executor;
+    const bool one_thread;
     client_params params;
     asio::ssl::context tls;
     std::mutex pools_mutex;
@@ -792,94 +819,143 @@ std::chrono::milliseconds backoff_for(const retry_policy& p, unsigned attempt,
     return wait;
 }
 
-asio::awaitable<call_result> run_call(std::shared_ptr<client_impl> impl, request req,
-                                      std::optional<handoff> first)
+// Everything one call keeps while it runs, on the heap: GCC gives every local of a
+// coroutine its own slot in the frame for the whole call, which made run_call's frame
+// 4.4 KiB, and Asio recycles frames of up to 1 KiB only (a bigger one costs an aligned
+// allocation and free per call). So the coroutine below only waits; each step between two
+// waits is a member function here, whose locals live on the stack.
+struct call
 {
-    co_await asio::this_coro::throw_if_cancelled(false);
-    const auto ex = co_await asio::this_coro::executor;
-    const client_params& params = impl->params;
-    const auto start = first ? first->start : clock::now();
-    const auto timeout = req.timeout.count() > 0 ? req.timeout : params.default_timeout;
-    const auto deadline = start + timeout;
-    const unsigned max_redirects = req.max_redirects.value_or(params.max_redirects);
-    const retry_policy policy = req.retry.value_or(params.retry);
+    call(std::shared_ptr<client_impl> i, request r, std::optional<handoff> f)
+        : impl(std::move(i)),
+          req(std::move(r)),
+          first(std::move(f)),
+          params(impl->params),
+          start(first ? first->start : clock::now()),
+          deadline(start + (req.timeout.count() > 0 ? req.timeout : params.default_timeout)),
+          max_redirects(req.max_redirects.value_or(params.max_redirects)),
+          policy(req.retry.value_or(params.retry)),
+          url(std::move(req.url))
+    {
+    }
 
+    ~call()
+    {
+        if (guard)
+            guard->timer.cancel();
+    }
+
+    // What a step asks the coroutine to do next.
+    enum class next { finished, go_on, again, backoff };
+
+    std::shared_ptr<client_impl> impl;
+    request req;
+    std::optional<handoff> first;
+    const client_params& params;
+    const clock::time_point start;
+    const clock::time_point deadline;
+    const unsigned max_redirects;
+    const retry_policy policy;
     call_result result;
-    diagnostics& diag = result.resp.diag;
-    boost::urls::url url = std::move(req.url);
+    boost::urls::url url;
     clock::duration pool_wait{};
     std::uint64_t bytes_sent = 0, bytes_received = 0;
-
-    auto finish = [&](error_code ec) -> call_result {
-        result.ec = ec;
-        diag.url = redact_url(url);
-        result.resp.final_url = url;
-        if (params.on_exchange) {
-            const std::string origin = url.has_scheme() ? origin_of(url) : std::string();
-            exchange_event ev{req.method, origin, url.encoded_path(), diag.http_status, ec,
-                              bytes_sent, bytes_received, clock::now() - start, pool_wait,
-                              diag.attempts};
-            params.on_exchange(ev);
-        }
-        return std::move(result);
-    };
-
-    if (url.scheme_id() != boost::urls::scheme::http &&
-        url.scheme_id() != boost::urls::scheme::https)
-        co_return finish(fail(diag, errc::invalid_argument, "URL scheme must be http or https"));
-    if (url.host_address().empty())
-        co_return finish(fail(diag, errc::invalid_argument, "URL has no host"));
-
-    // CR, LF or NUL in a header would end it early and let the rest of the value become
-    // headers of its own (or a second request): refused before any I/O. Beast writes
-    // whatever the fields hold, so this is the one place that stands between a value
-    // from the caller (a user agent, a cookie, a token) and the wire.
-    const std::string_view bad_header_chars("\r\n\0", 3);
-    for (const auto& f : req.headers)
-        if (f.name_string().find_first_of(bad_header_chars) != std::string_view::npos ||
-            f.value().find_first_of(bad_header_chars) != std::string_view::npos)
-            co_return finish(fail(diag, errc::invalid_argument,
-                                  "a header (" + std::string(f.name_string().substr(0, 64)) +
-                                      ") contains CR, LF or NUL"));
-    if (params.user_agent.find_first_of(bad_header_chars) != std::string::npos)
-        co_return finish(fail(diag, errc::invalid_argument, "the user agent contains CR, LF or NUL"));
-
     bhttp::request<bhttp::string_body> breq;
-    static_cast<fields&>(breq) = std::move(req.headers);  // method and target are set below
-    breq.version(11);
-    breq.body() = std::move(req.body);
-
-    auto guard = std::make_shared<deadline_guard>(ex);
-    guard->timer.expires_at(deadline);
-    guard->timer.async_wait([guard](error_code ec) {
-        if (ec)
-            return;
-        guard->fired = true;
-        if (guard->conn)
-            guard->conn->close();
-        if (guard->resolver)
-            guard->resolver->cancel();
-    });
-    struct guard_stop
-    {
-        deadline_guard& g;
-        ~guard_stop() { g.timer.cancel(); }
-    } stop_guard{*guard};
-
+    std::shared_ptr<deadline_guard> guard;
     unsigned redirects = 0;
     unsigned transient_retries = 0;
     bool stale_retry_used = false;
     bool force_new = false;
+    bool tls = false;
+    std::shared_ptr<origin_pool> pool;
+    acquired a;
+    bool acquired_already = false;  // the pool decided before the coroutine ran
+    std::unique_ptr<connection> conn;
+    bool fresh_connection = false;  // to be opened before the exchange
+    std::optional<response_parser> parser;
+    exchange_outcome out;
+    std::chrono::milliseconds backoff{0};
+    bool backoff_cancellable = true;
 
-    for (;;) {
-        const bool tls = url.scheme_id() == boost::urls::scheme::https;
-        const std::string origin = origin_of(url);
-        auto pool = first ? first->pool : impl->pool_for(origin);
+    diagnostics& diag() { return result.resp.diag; }
+
+    // The last step of every call: `url` is not needed after it.
+    next finish(error_code ec)
+    {
+        if (guard)
+            guard->timer.cancel();
+        result.ec = ec;
+        diagnostics& d = diag();
+        d.url = redact_url(url);
+        if (params.on_exchange) {
+            const std::string origin = url.has_scheme() ? origin_of(url) : std::string();
+            exchange_event ev{req.method, origin, url.encoded_path(), d.http_status, ec,
+                              bytes_sent, bytes_received, clock::now() - start, pool_wait,
+                              d.attempts};
+            params.on_exchange(ev);
+        }
+        result.resp.final_url = std::move(url);
+        return next::finished;
+    }
+
+    next fail_with(errc e, std::string message, error_code cause = {})
+    {
+        return finish(fail(diag(), e, std::move(message), cause));
+    }
+
+    // Checks the request and arms the deadline; before any I/O.
+    next prepare(const asio::any_io_executor& ex)
+    {
+        if (url.scheme_id() != boost::urls::scheme::http &&
+            url.scheme_id() != boost::urls::scheme::https)
+            return fail_with(errc::invalid_argument, "URL scheme must be http or https");
+        if (url.host_address().empty())
+            return fail_with(errc::invalid_argument, "URL has no host");
+
+        // CR, LF or NUL in a header would end it early and let the rest of the value become
+        // headers of its own (or a second request): refused before any I/O. Beast writes
+        // whatever the fields hold, so this is the one place that stands between a value
+        // from the caller (a user agent, a cookie, a token) and the wire.
+        const std::string_view bad_header_chars("\r\n\0", 3);
+        for (const auto& f : req.headers)
+            if (f.name_string().find_first_of(bad_header_chars) != std::string_view::npos ||
+                f.value().find_first_of(bad_header_chars) != std::string_view::npos)
+                return fail_with(errc::invalid_argument,
+                                 "a header (" + std::string(f.name_string().substr(0, 64)) +
+                                     ") contains CR, LF or NUL");
+        if (params.user_agent.find_first_of(bad_header_chars) != std::string::npos)
+            return fail_with(errc::invalid_argument, "the user agent contains CR, LF or NUL");
+
+        static_cast<fields&>(breq) = std::move(req.headers);  // method and target are set per attempt
+        breq.version(11);
+        breq.body() = std::move(req.body);
+
+        guard = std::make_shared<deadline_guard>(ex);
+        guard->timer.expires_at(deadline);
+        guard->timer.async_wait([g = guard](error_code ec) {
+            if (ec)
+                return;
+            g->fired = true;
+            if (g->conn)
+                g->conn->close();
+            if (g->resolver)
+                g->resolver->cancel();
+        });
+        return next::go_on;
+    }
+
+    // Before each attempt: the pool of the URL's origin and the request line and headers
+    // for it; takes what the pool decided before the coroutine ran, if it did.
+    next begin_attempt()
+    {
+        tls = url.scheme_id() == boost::urls::scheme::https;
+        pool = first ? first->pool : impl->pool_for(origin_of(url));
         if (!pool)
-            co_return finish(fail(diag, errc::client_closed, "the client was shut down"));
+            return fail_with(errc::client_closed, "the client was shut down");
 
         breq.method(req.method);
-        breq.target(url.encoded_target().empty() ? "/" : std::string(url.encoded_target()));
+        breq.target(url.encoded_target().empty() ? std::string_view("/")
+                                                 : std::string_view(url.encoded_target()));
         breq.set(bhttp::field::host, url.encoded_host_and_port());
         if (breq.find(bhttp::field::user_agent) == breq.end())
             breq.set(bhttp::field::user_agent, params.user_agent);
@@ -888,72 +964,83 @@ asio::awaitable<call_result> run_call(std::shared_ptr<client_impl> impl, request
             breq.set(bhttp::field::accept_encoding, "gzip");
         breq.prepare_payload();
 
-        acquired a;
+        acquired_already = false;
         if (first) {
             // The pool decided before this coroutine started (see enqueue_or_spawn).
             pool_wait += first->waited;
             if (first->ec)
-                co_return finish(fail(diag, static_cast<errc>(first->ec.value()), std::move(first->message)));
+                return fail_with(static_cast<errc>(first->ec.value()), std::move(first->message));
+            a = acquired{};
             a.reused = bool(first->conn);
             a.conn = std::move(first->conn);
             first.reset();
-        } else {
-            const auto wait_start = clock::now();
-            a = co_await acquire(*pool, deadline, force_new, diag);
-            pool_wait += clock::now() - wait_start;
+            acquired_already = true;
         }
+        return next::go_on;
+    }
+
+    next after_acquire()
+    {
         force_new = false;
         if (a.ec)
-            co_return finish(a.ec);
+            return finish(a.ec);
         // The deadline may have passed while no socket was in use (the guard then had
         // nothing to close), e.g. a waiter woken with a connection just after its own
         // deadline: going on would wait on a socket no timer watches any more.
         if (guard->fired) {
             const bool back_to_pool = a.conn != nullptr;
             pool->release(std::move(a.conn), back_to_pool);
-            co_return finish(fail(diag, errc::timeout, "deadline passed while waiting for a connection"));
+            return fail_with(errc::timeout, "deadline passed while waiting for a connection");
         }
-        std::unique_ptr<connection> conn = std::move(a.conn);
-        if (!conn) {
+        conn = std::move(a.conn);
+        fresh_connection = !conn;
+        if (fresh_connection)
             conn = std::make_unique<connection>(impl->executor, tls ? &impl->tls : nullptr);
-            if (auto ec = co_await open_connection(*conn, url, params.tls.insecure, *guard, diag)) {
-                guard->conn = nullptr;
-                pool->release(std::move(conn), false);
-                if (ec == errc::connect_error && req.safe_to_repeat &&
-                    transient_retries + 1 < policy.max_attempts) {
-                    auto wait = backoff_for(policy, transient_retries++, nullptr);
-                    if (clock::now() + wait < deadline) {
-                        asio::steady_timer t(ex, wait);
-                        co_await t.async_wait(tuple_awaitable);
-                        continue;
-                    }
-                }
-                co_return finish(ec);
+        return next::go_on;
+    }
+
+    next after_connect_failure(error_code ec)
+    {
+        guard->conn = nullptr;
+        pool->release(std::move(conn), false);
+        if (ec == errc::connect_error && req.safe_to_repeat &&
+            transient_retries + 1 < policy.max_attempts) {
+            auto wait = backoff_for(policy, transient_retries++, nullptr);
+            if (clock::now() + wait < deadline) {
+                backoff = wait;
+                backoff_cancellable = false;
+                return next::backoff;
             }
         }
+        return finish(ec);
+    }
+
+    void before_exchange()
+    {
         guard->conn = conn.get();
         {
             std::lock_guard lock(pool->mutex);
             ++pool->counters.requests;
         }
+        ++diag().attempts;
+    }
 
-        std::optional<response_parser> parser;
-        auto make_parser = [&](std::optional<response_parser>& p) {
-            const std::uint64_t body_limit = req.body_limit ? req.body_limit : params.body_limit;
-            p.emplace();
-            p->header_limit(static_cast<std::uint32_t>(params.header_limit));
-            p->body_limit(body_limit);
-            p->get().body().sink = req.sink.get();
-            p->get().body().gzip_allowed = params.accept_gzip;
-            p->get().body().limit = body_limit;
-            if (req.method == verb::head)
-                p->skip(true);
-        };
+    void make_parser(std::optional<response_parser>& p) const
+    {
+        const std::uint64_t body_limit = req.body_limit ? req.body_limit : params.body_limit;
+        p.emplace();
+        p->header_limit(static_cast<std::uint32_t>(params.header_limit));
+        p->body_limit(body_limit);
+        p->get().body().sink = req.sink.get();
+        p->get().body().gzip_allowed = params.accept_gzip;
+        p->get().body().limit = body_limit;
+        if (req.method == verb::head)
+            p->skip(true);
+    }
 
-        ++diag.attempts;
-        exchange_outcome out = conn->secure
-                                   ? co_await exchange(*conn->secure, *conn, breq, parser, make_parser)
-                                   : co_await exchange(*conn->plain, *conn, breq, parser, make_parser);
+    next after_exchange()
+    {
+        diagnostics& d = diag();
         guard->conn = nullptr;
         bytes_sent += out.bytes_sent;
         ++conn->exchanges;
@@ -962,14 +1049,12 @@ asio::awaitable<call_result> run_call(std::shared_ptr<client_impl> impl, request
             const bool nothing_back = !out.got_response_bytes && conn->buffer.size() == 0;
             pool->release(std::move(conn), false);
             if (guard->fired) {
-                diag.may_have_reached_server = true;
-                co_return finish(fail(diag, errc::timeout, "deadline passed waiting for the answer",
-                                      out.ec));
+                d.may_have_reached_server = true;
+                return fail_with(errc::timeout, "deadline passed waiting for the answer", out.ec);
             }
             if (out.ec == asio::error::operation_aborted) {
-                diag.may_have_reached_server = true;
-                co_return finish(fail(diag, errc::cancelled, "cancelled during the exchange",
-                                      out.ec));
+                d.may_have_reached_server = true;
+                return fail_with(errc::cancelled, "cancelled during the exchange", out.ec);
             }
             // A kept-alive connection that the server had already given up on: the request
             // was most likely never processed, but only a request that is safe to repeat
@@ -979,41 +1064,39 @@ asio::awaitable<call_result> run_call(std::shared_ptr<client_impl> impl, request
                 force_new = true;
                 std::lock_guard lock(pool->mutex);
                 ++pool->counters.retries;
-                continue;
+                return next::again;
             }
-            diag.may_have_reached_server = true;
+            d.may_have_reached_server = true;
             if (parser && parser->get().body().sink_failed)
-                co_return finish(fail(diag,
-                                      out.ec.category() == error_category()
-                                          ? static_cast<errc>(out.ec.value())
-                                          : errc::protocol_error,
-                                      req.sink->failure(), out.ec));
-            auto ec = classify_exchange_error(out.ec, diag);
+                return fail_with(out.ec.category() == error_category() ? static_cast<errc>(out.ec.value())
+                                                                      : errc::protocol_error,
+                                 req.sink->failure(), out.ec);
+            auto ec = classify_exchange_error(out.ec, d);
             if (nothing_back && ec == errc::connect_error)
-                diag.message = "the connection failed before any answer (" + out.ec.message() +
-                               "); the request may have reached the server";
-            co_return finish(ec);
+                d.message = "the connection failed before any answer (" + out.ec.message() +
+                            "); the request may have reached the server";
+            return finish(ec);
         }
 
         auto& msg = parser->get();
         if (msg.result_int() < 100) {
             // Beast reads any three digits; no HTTP status is below 100 (RFC 9110 §15).
             pool->release(std::move(conn), false);
-            diag.may_have_reached_server = true;
-            co_return finish(fail(diag, errc::protocol_error,
-                                  "malformed response: status " + std::to_string(msg.result_int())));
+            d.may_have_reached_server = true;
+            return fail_with(errc::protocol_error,
+                             "malformed response: status " + std::to_string(msg.result_int()));
         }
         if (msg.result_int() == 101) {
             // Nothing asked for an upgrade: the connection no longer speaks HTTP/1.1.
             pool->release(std::move(conn), false);
-            diag.may_have_reached_server = true;
-            diag.http_status = 101;
-            co_return finish(fail(diag, errc::protocol_error,
-                                  "unexpected 101 Switching Protocols: no upgrade was asked for"));
+            d.may_have_reached_server = true;
+            d.http_status = 101;
+            return fail_with(errc::protocol_error,
+                             "unexpected 101 Switching Protocols: no upgrade was asked for");
         }
         bytes_received += msg.body().wire_bytes;
-        diag.http_status = msg.result_int();
-        diag.may_have_reached_server = true;
+        d.http_status = msg.result_int();
+        d.may_have_reached_server = true;
         // Bytes beyond the declared framing mean the server and we disagree on where the
         // message ended: the connection cannot carry another exchange.
         // A body that ended with the connection (no length, not chunked) cannot leave the
@@ -1030,58 +1113,16 @@ asio::awaitable<call_result> run_call(std::shared_ptr<client_impl> impl, request
                     std::lock_guard lock(pool->mutex);
                     ++pool->counters.retries;
                 }
-                asio::steady_timer t(ex, wait);
-                auto [wec] = co_await t.async_wait(tuple_awaitable);
-                if (wec)
-                    co_return finish(fail(diag, errc::cancelled, "cancelled during backoff", wec));
-                continue;
+                backoff = wait;
+                backoff_cancellable = true;
+                return next::backoff;
             }
         }
 
         if (is_redirect(status) && max_redirects > 0) {
             auto location = msg.find(bhttp::field::location);
-            if (location != msg.end()) {
-                if (redirects >= max_redirects)
-                    co_return finish(fail(diag, errc::redirect_error, "too many redirects"));
-                auto ref = boost::urls::parse_uri_reference(location->value());
-                if (!ref)
-                    co_return finish(fail(diag, errc::protocol_error, "malformed Location header"));
-                boost::urls::url next;
-                auto resolved = boost::urls::resolve(url, *ref, next);
-                if (!resolved || !next.has_scheme())
-                    co_return finish(fail(diag, errc::protocol_error, "unusable Location header"));
-                if (next.scheme_id() != boost::urls::scheme::http &&
-                    next.scheme_id() != boost::urls::scheme::https)
-                    co_return finish(fail(diag, errc::redirect_error, "redirect to a non-HTTP URL"));
-                if (tls && next.scheme_id() == boost::urls::scheme::http)
-                    co_return finish(fail(diag, errc::redirect_error, "redirect from https to http refused"));
-                next.remove_fragment();
-                const bool cross_origin = origin_of(next) != origin;
-                if (cross_origin && !params.allow_cross_origin_redirects)
-                    co_return finish(fail(diag, errc::redirect_error,
-                                          "redirect to another origin refused: " +
-                                              origin_of(next)));
-                const bool becomes_get =
-                    status == 303 || ((status == 301 || status == 302) && req.method == verb::post);
-                if (becomes_get) {
-                    req.method = req.method == verb::head ? verb::head : verb::get;
-                    breq.body().clear();
-                    breq.erase(bhttp::field::content_type);
-                    breq.erase(bhttp::field::content_length);
-                } else if (cross_origin && !breq.body().empty()) {
-                    co_return finish(fail(diag, errc::redirect_error,
-                                          "a request body is never re-sent to another origin"));
-                }
-                if (cross_origin) {
-                    // Whatever identifies the user stays with the origin that set it.
-                    breq.erase(bhttp::field::cookie);
-                    breq.erase(bhttp::field::authorization);
-                    breq.erase(bhttp::field::proxy_authorization);
-                }
-                url = std::move(next);
-                ++redirects;
-                continue;
-            }
+            if (location != msg.end())
+                return follow(status, location->value());
         }
 
         auto received = parser->release();
@@ -1090,9 +1131,98 @@ asio::awaitable<call_result> run_call(std::shared_ptr<client_impl> impl, request
             received.erase(bhttp::field::content_encoding);
             received.erase(bhttp::field::content_length);
         }
-        result.resp.message = bhttp::response<bhttp::string_body>(
-            std::move(received.base()), std::move(received.body().text));
-        co_return finish(error_code{});
+        result.resp.message = bhttp::response<bhttp::string_body>(std::move(received.base()),
+                                                                  std::move(received.body().text));
+        return finish(error_code{});
+    }
+
+    next follow(unsigned status, std::string_view location)
+    {
+        if (redirects >= max_redirects)
+            return fail_with(errc::redirect_error, "too many redirects");
+        auto ref = boost::urls::parse_uri_reference(location);
+        if (!ref)
+            return fail_with(errc::protocol_error, "malformed Location header");
+        boost::urls::url next_url;
+        auto resolved = boost::urls::resolve(url, *ref, next_url);
+        if (!resolved || !next_url.has_scheme())
+            return fail_with(errc::protocol_error, "unusable Location header");
+        if (next_url.scheme_id() != boost::urls::scheme::http &&
+            next_url.scheme_id() != boost::urls::scheme::https)
+            return fail_with(errc::redirect_error, "redirect to a non-HTTP URL");
+        if (tls && next_url.scheme_id() == boost::urls::scheme::http)
+            return fail_with(errc::redirect_error, "redirect from https to http refused");
+        next_url.remove_fragment();
+        const std::string next_origin = origin_of(next_url);
+        const bool cross_origin = next_origin != pool->origin;
+        if (cross_origin && !params.allow_cross_origin_redirects)
+            return fail_with(errc::redirect_error, "redirect to another origin refused: " + next_origin);
+        const bool becomes_get =
+            status == 303 || ((status == 301 || status == 302) && req.method == verb::post);
+        if (becomes_get) {
+            req.method = req.method == verb::head ? verb::head : verb::get;
+            breq.body().clear();
+            breq.erase(bhttp::field::content_type);
+            breq.erase(bhttp::field::content_length);
+        } else if (cross_origin && !breq.body().empty()) {
+            return fail_with(errc::redirect_error, "a request body is never re-sent to another origin");
+        }
+        if (cross_origin) {
+            // Whatever identifies the user stays with the origin that set it.
+            breq.erase(bhttp::field::cookie);
+            breq.erase(bhttp::field::authorization);
+            breq.erase(bhttp::field::proxy_authorization);
+        }
+        url = std::move(next_url);
+        ++redirects;
+        return next::again;
+    }
+};
+
+// The waits of one call; everything else is in `call`. Completes with the call itself, so
+// that co_spawn's own frame stays small too.
+asio::awaitable<std::unique_ptr<call>> run_call(std::unique_ptr<call> c)
+{
+    co_await asio::this_coro::throw_if_cancelled(false);
+    const auto ex = co_await asio::this_coro::executor;
+    if (c->prepare(ex) == call::next::finished)
+        co_return c;
+    for (;;) {
+        if (c->begin_attempt() == call::next::finished)
+            co_return c;
+        if (!c->acquired_already) {
+            const auto wait_start = clock::now();
+            c->a = co_await acquire(*c->pool, c->deadline, c->force_new, c->diag());
+            c->pool_wait += clock::now() - wait_start;
+        }
+        if (c->after_acquire() == call::next::finished)
+            co_return c;
+        call::next step = call::next::go_on;
+        if (c->fresh_connection) {
+            if (auto ec = co_await open_connection(*c->conn, c->url, c->params.tls.insecure, *c->guard,
+                                                   c->diag()))
+                step = c->after_connect_failure(ec);
+        }
+        if (step == call::next::go_on) {
+            c->before_exchange();
+            auto make_parser = [p = c.get()](std::optional<response_parser>& parser) { p->make_parser(parser); };
+            // Not a conditional expression: GCC 12 evaluates co_await in both arms of one.
+            if (c->conn->secure)
+                c->out = co_await exchange(*c->conn->secure, *c->conn, c->breq, c->parser, make_parser);
+            else
+                c->out = co_await exchange(*c->conn->plain, *c->conn, c->breq, c->parser, make_parser);
+            step = c->after_exchange();
+        }
+        if (step == call::next::finished)
+            co_return c;
+        if (step == call::next::backoff) {
+            asio::steady_timer t(ex, c->backoff);
+            auto [wec] = co_await t.async_wait(tuple_awaitable);
+            if (wec && c->backoff_cancellable) {
+                c->fail_with(errc::cancelled, "cancelled during backoff", wec);
+                co_return c;
+            }
+        }
     }
 }
 
@@ -1102,25 +1232,29 @@ void spawn_call(std::shared_ptr<client_impl> impl, request req,
                 asio::any_completion_handler<client::completion_signature> handler,
                 std::optional<handoff> first)
 {
-    auto strand = asio::make_strand(impl->executor);
+    auto call_ex = impl->call_executor();
     auto slot = asio::get_associated_cancellation_slot(handler);
     // Checked: Asio 1.81 may hand back an empty executor when an allocation fails here.
-    auto handler_ex = fedora::detail::associated_executor_checked(handler, strand);
-    auto done = [h = std::move(handler)](std::exception_ptr ep, call_result r) mutable {
-        if (ep) {
+    auto handler_ex = fedora::detail::associated_executor_checked(handler, call_ex);
+    auto done = [h = std::move(handler)](std::exception_ptr ep, std::unique_ptr<call> c) mutable {
+        if (ep || !c) {
             // Only std::bad_alloc and the like can get here: the call's code catches the rest.
-            r.ec = make_error_code(errc::protocol_error);
+            response resp;
+            resp.diag.message = "internal failure";
             try {
-                std::rethrow_exception(ep);
+                if (ep)
+                    std::rethrow_exception(ep);
             } catch (const std::exception& e) {
-                r.resp.diag.message = std::string("internal failure: ") + e.what();
+                resp.diag.message = std::string("internal failure: ") + e.what();
             } catch (...) {
-                r.resp.diag.message = "internal failure";
             }
+            std::move(h)(make_error_code(errc::protocol_error), std::move(resp));
+            return;
         }
-        std::move(h)(r.ec, std::move(r.resp));
+        std::move(h)(c->result.ec, std::move(c->result.resp));
     };
-    asio::co_spawn(strand, run_call(std::move(impl), std::move(req), std::move(first)),
+    auto c = std::make_unique<call>(std::move(impl), std::move(req), std::move(first));
+    asio::co_spawn(call_ex, run_call(std::move(c)),
                    asio::bind_executor(handler_ex, asio::bind_cancellation_slot(slot, std::move(done))));
 }
 

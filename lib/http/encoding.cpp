@@ -1,7 +1,6 @@
 #include <fedora/http/encoding.hpp>
 
 #include <boost/url/encode.hpp>
-#include <boost/url/parse.hpp>
 #include <boost/url/grammar/lut_chars.hpp>
 #include <boost/url/pct_string_view.hpp>
 #include <boost/url/rfc/pchars.hpp>
@@ -120,18 +119,6 @@ urls::url join(const urls::url_view& base, std::string_view relative_path)
 {
     while (!relative_path.empty() && relative_path.front() == '/')
         relative_path.remove_prefix(1);
-    if (!base.has_query() && !base.has_fragment()) {
-        // The common case (a FAS or Bodhi base URL): one string and one parse, instead of
-        // editing a copy of the URL's path in place.
-        std::string text;
-        text.reserve(base.buffer().size() + relative_path.size() + 1);
-        text.append(base.buffer());
-        if (base.encoded_path().empty() || base.encoded_path().back() != '/')
-            text.push_back('/');
-        text.append(relative_path);
-        if (auto parsed = urls::parse_absolute_uri(text))
-            return urls::url(*parsed);
-    }
     urls::url u(base);
     std::string path(u.encoded_path());
     if (path.empty() || path.back() != '/')
