@@ -56,6 +56,17 @@ boost::json::object echo_of(const http::response& r)
     return boost::json::parse(r.body()).as_object();
 }
 
+// The transport runs calls without strands on an io_context promised to one thread
+// (concurrency hint 1), and with a strand each otherwise: the cases that call this run
+// both ways.
+int concurrency_hint_both_ways()
+{
+    int hint = BOOST_ASIO_CONCURRENCY_HINT_DEFAULT;
+    SUBCASE("io_context with the default concurrency hint: a strand per call") {}
+    SUBCASE("io_context with concurrency hint 1: no strands") { hint = 1; }
+    return hint;
+}
+
 // Lets the server notice closed sockets before its statistics are read.
 void settle() { std::this_thread::sleep_for(100ms); }
 
@@ -81,7 +92,7 @@ TEST_CASE("a GET through the pool reaches the server and comes back")
 TEST_CASE("1,000 sequential-and-concurrent requests share a pool of 8")
 {
     auto server = start_echo_server();
-    asio::io_context ioc;
+    asio::io_context ioc(concurrency_hint_both_ways());
     http::client_params p;
     p.pool.max_connections_per_origin = 8;
     http::client client(ioc.get_executor(), p);
@@ -157,7 +168,7 @@ TEST_CASE("1,000 concurrent calls, pool of 4, queue of 100: the rest are refused
 
 TEST_CASE("deadlines: a stalled server, a trickling server, a server that never accepts")
 {
-    asio::io_context ioc;
+    asio::io_context ioc(concurrency_hint_both_ways());
     SUBCASE("stall")
     {
         auto server = start_echo_server();
@@ -221,7 +232,7 @@ TEST_CASE("cancellation at random stages: one completion each, cancelled connect
 {
     auto server = start_echo_server();
     server->set_fault("/echo", {.kind = emu::fault_kind::latency, .delay = 3ms});
-    asio::io_context ioc;
+    asio::io_context ioc(concurrency_hint_both_ways());
     http::client_params p;
     p.pool.max_connections_per_origin = 8;
     http::client client(ioc.get_executor(), p);
@@ -269,7 +280,7 @@ TEST_CASE("cancellation at random stages: one completion each, cancelled connect
 
 TEST_CASE("a kept-alive connection the server closed")
 {
-    asio::io_context ioc;
+    asio::io_context ioc(concurrency_hint_both_ways());
     SUBCASE("while idle: noticed before sending, safe and unsafe calls both succeed")
     {
         emu::server_params sp;
@@ -355,7 +366,7 @@ TEST_CASE("redirects")
 {
     auto server = start_echo_server();
     auto other = start_echo_server();
-    asio::io_context ioc;
+    asio::io_context ioc(concurrency_hint_both_ways());
     const auto base = server->origin();
 
     SUBCASE("302 after a POST becomes a GET without body, on the same origin")
@@ -477,7 +488,7 @@ TEST_CASE("form fields and path segments with hostile bytes: one well-formed req
 TEST_CASE("a retry policy repeats transient failures of safe calls, honouring Retry-After")
 {
     auto server = start_echo_server();
-    asio::io_context ioc;
+    asio::io_context ioc(concurrency_hint_both_ways());
     http::client client(ioc.get_executor());
     server->set_fault("/echo", {.kind = emu::fault_kind::status_with_retry_after, .status = 503,
                                 .retry_after_seconds = 1, .count = 1});

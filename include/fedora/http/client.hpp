@@ -4,7 +4,10 @@
 //
 // Thread safety: distinct objects: safe. Shared objects: async_send() and stats() may be
 // called concurrently from any thread; the executor may be run by several threads. Each call
-// runs on its own strand. Destroying the client closes idle connections; calls in flight
+// runs on its own strand, except on an io_context constructed with concurrency hint 1
+// (`io_context ioc(1)`): the client takes the hint as its owner's promise that one thread
+// runs it, as Asio does, and saves the strands. Run an io_context from several threads
+// only with another hint. Destroying the client closes idle connections; calls in flight
 // keep the shared state alive and complete normally.
 //
 // The transport has no cookie jar and no notion of users: whatever identifies a user
