@@ -70,6 +70,7 @@ struct is_with_diagnostics<with_diagnostics_t<T>> : std::true_type
 template <class Handler>
 struct throwing_handler
 {
+    using forwarded_handler_type = Handler;  // its associations are the caller's (below)
     Handler handler;
 
     template <class R>
@@ -108,21 +109,21 @@ auto initiate(Initiation&& initiation, Token&& token, Args&&... args)
 } // namespace detail
 } // namespace fedora
 
-// The wrapped handler keeps the executor, allocator and cancellation slot of the original.
-template <template <class, class> class Associator, class Handler, class DefaultCandidate>
-struct boost::asio::associator<Associator, fedora::detail::throwing_handler<Handler>,
-                               DefaultCandidate> : Associator<Handler, DefaultCandidate>
+// A library handler that wraps the caller's (throwing_handler here, the clients' parse_then)
+// keeps the executor, allocator and cancellation slot of the original. A wrapper opts in by
+// naming the type of its `handler` member `forwarded_handler_type`.
+template <template <class, class> class Associator, class Wrapper, class DefaultCandidate>
+    requires requires { typename Wrapper::forwarded_handler_type; }
+struct boost::asio::associator<Associator, Wrapper, DefaultCandidate>
+    : Associator<typename Wrapper::forwarded_handler_type, DefaultCandidate>
 {
-    static typename Associator<Handler, DefaultCandidate>::type
-    get(const fedora::detail::throwing_handler<Handler>& h) noexcept
-    {
-        return Associator<Handler, DefaultCandidate>::get(h.handler);
-    }
+    using inner = Associator<typename Wrapper::forwarded_handler_type, DefaultCandidate>;
 
-    static auto get(const fedora::detail::throwing_handler<Handler>& h,
-                    const DefaultCandidate& c) noexcept
-        -> decltype(Associator<Handler, DefaultCandidate>::get(h.handler, c))
+    static typename inner::type get(const Wrapper& w) noexcept { return inner::get(w.handler); }
+
+    static auto get(const Wrapper& w, const DefaultCandidate& c) noexcept
+        -> decltype(inner::get(w.handler, c))
     {
-        return Associator<Handler, DefaultCandidate>::get(h.handler, c);
+        return inner::get(w.handler, c);
     }
 };

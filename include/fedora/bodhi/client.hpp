@@ -107,6 +107,7 @@ dual_request build_both(const Op& op, const auth_params& auth)
 template <class Op, class Handler>
 struct parse_then
 {
+    using forwarded_handler_type = Handler;  // its associations are the caller's (async.hpp)
     Op op;
     Handler handler;
 
@@ -298,18 +299,3 @@ private:
 
 } // namespace fedora::bodhi
 
-template <template <class, class> class Associator, class Op, class Handler, class DefaultCandidate>
-struct boost::asio::associator<Associator, fedora::bodhi::detail::parse_then<Op, Handler>, DefaultCandidate>
-    : Associator<Handler, DefaultCandidate>
-{
-    static typename Associator<Handler, DefaultCandidate>::type
-    get(const fedora::bodhi::detail::parse_then<Op, Handler>& h) noexcept
-    {
-        return Associator<Handler, DefaultCandidate>::get(h.handler);
-    }
-    static auto get(const fedora::bodhi::detail::parse_then<Op, Handler>& h, const DefaultCandidate& c) noexcept
-        -> decltype(Associator<Handler, DefaultCandidate>::get(h.handler, c))
-    {
-        return Associator<Handler, DefaultCandidate>::get(h.handler, c);
-    }
-};

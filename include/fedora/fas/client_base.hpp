@@ -36,6 +36,7 @@ using raw_handler = boost::asio::any_completion_handler<void(error_code, raw_rep
 template <class Op, class Handler>
 struct parse_then
 {
+    using forwarded_handler_type = Handler;  // its associations are the caller's (async.hpp)
     Op op;
     Handler handler;
 
@@ -61,18 +62,3 @@ struct parse_then
 } // namespace detail
 } // namespace fedora::fas
 
-template <template <class, class> class Associator, class Op, class Handler, class DefaultCandidate>
-struct boost::asio::associator<Associator, fedora::fas::detail::parse_then<Op, Handler>, DefaultCandidate>
-    : Associator<Handler, DefaultCandidate>
-{
-    static typename Associator<Handler, DefaultCandidate>::type
-    get(const fedora::fas::detail::parse_then<Op, Handler>& h) noexcept
-    {
-        return Associator<Handler, DefaultCandidate>::get(h.handler);
-    }
-    static auto get(const fedora::fas::detail::parse_then<Op, Handler>& h, const DefaultCandidate& c) noexcept
-        -> decltype(Associator<Handler, DefaultCandidate>::get(h.handler, c))
-    {
-        return Associator<Handler, DefaultCandidate>::get(h.handler, c);
-    }
-};
