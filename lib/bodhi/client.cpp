@@ -44,17 +44,25 @@ boost::urls::url absolute_http_url(const std::string& text, const char* what)
     return u;
 }
 
-} // namespace
-
-bodhi_core::bodhi_core(std::shared_ptr<http::client> t, client_params p) : transport(std::move(t)), params(std::move(p))
+boost::urls::url bodhi_base_url(const std::string& text)
 {
-    if (!transport)
-        throw std::invalid_argument("fedora::bodhi: no transport");
-    base = absolute_http_url(params.base_url, "base_url");
+    auto base = absolute_http_url(text, "base_url");
     base.remove_query();
     if (base.encoded_path().empty() || base.encoded_path().back() != '/')
         base.set_encoded_path(std::string(base.encoded_path()) + "/");
-    origin = http::origin_of(base);
+    return base;
+}
+
+} // namespace
+
+bodhi_core::bodhi_core(std::shared_ptr<http::client> t, client_params p)
+    : transport(std::move(t)),
+      params(std::move(p)),
+      urls(bodhi_base_url(params.base_url)),
+      origin(http::origin_of(urls.base()))
+{
+    if (!transport)
+        throw std::invalid_argument("fedora::bodhi: no transport");
     openid_api = absolute_http_url(params.openid_api_url, "openid_api_url");
     provider_origin = http::origin_of(openid_api);
 }
@@ -127,7 +135,7 @@ asio::awaitable<detection> detect(std::shared_ptr<bodhi_core> core)
         out.version = *v;
         co_return out;
     }
-    auto probe = base_request(*core, bhttp::verb::get, http::join(core->base, "api_version"));
+    auto probe = base_request(*core, bhttp::verb::get, core->urls.join("api_version"));
     make_safe_read(*core, probe);
     probe.max_redirects.reset();  // the transport's default: same-origin redirects only
     auto [ec, resp] = co_await send(core, probe);
@@ -147,7 +155,7 @@ asio::awaitable<detection> detect(std::shared_ptr<bodhi_core> core)
         out.diag.body_snippet = snippet(resp.body());
         break;
     case detect_step::probe_bodhi1: {
-        auto confirm = base_request(*core, bhttp::verb::post, http::join(core->base, "releases"));
+        auto confirm = base_request(*core, bhttp::verb::post, core->urls.join("releases"));
         make_safe_read(*core, confirm);
         auto [ec2, resp2] = co_await send(core, confirm);
         out.diag = std::move(resp2.diag);
@@ -202,7 +210,7 @@ std::optional<boost::urls::url> location_of(const http::response& resp)
 asio::awaitable<session_outcome> fetch_csrf(std::shared_ptr<bodhi_core> core, session s)
 {
     session_outcome out;
-    auto req = base_request(*core, bhttp::verb::get, http::join(core->base, "csrf"));
+    auto req = base_request(*core, bhttp::verb::get, core->urls.join("csrf"));
     if (!s.cookies.empty())
         req.headers.set(bhttp::field::cookie, s.cookie_header());
     auto [ec, resp] = co_await send(core, req);
@@ -232,7 +240,7 @@ asio::awaitable<session_outcome> openid_login(std::shared_ptr<bodhi_core> core, 
     out.s.set_cookie("auth_tkt", "");
 
     // 1. GET login -> dologin.html (Bodhi), 2. dologin.html -> the provider.
-    boost::urls::url next = http::join(core->base, "login");
+    boost::urls::url next = core->urls.join("login");
     for (int hop = 0; hop < 2; ++hop) {
         auto req = base_request(*core, bhttp::verb::get, next);
         if (!out.s.cookies.empty())
@@ -333,7 +341,7 @@ asio::awaitable<session_outcome> openid_login(std::shared_ptr<bodhi_core> core, 
 
 boost::urls::url url_of(const bodhi_core& core, const operation_request& r)
 {
-    auto url = http::join(core.base, r.path);
+    auto url = core.urls.join(r.path);
     if (!r.query.empty())
         url.set_encoded_query(r.query.encode());
     return url;
@@ -445,7 +453,7 @@ asio::awaitable<result_t> exchange(std::shared_ptr<bodhi_core> core, detail::dua
         co_return result_t{det.ec, std::move(out)};
     }
     operation_request r = det.version == server_version::bodhi1 ? std::move(req.bodhi1) : std::move(req.bodhi2);
-    out.diag.url = http::redact_url(http::join(core->base, r.path));
+    out.diag.url = http::redact_url(core->urls.join(r.path));
     auto refuse = [&](errc e, std::string message) {
         out.diag.message = std::move(message);
         out.diag.may_have_reached_server = false;

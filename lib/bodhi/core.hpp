@@ -3,6 +3,8 @@
 
 #include <fedora/bodhi/client.hpp>
 
+#include "../detail/joined_urls.hpp"
+
 #include <boost/url/url.hpp>
 
 #include <mutex>
@@ -17,7 +19,7 @@ public:
 
     std::shared_ptr<http::client> transport;
     client_params params;
-    boost::urls::url base;          // always ends with '/'
+    fedora::detail::joined_urls urls;  // from the base URL, which always ends with '/'
     std::string origin;             // of base
     boost::urls::url openid_api;    // the provider's JSON API
     std::string provider_origin;    // of openid_api

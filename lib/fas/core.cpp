@@ -72,34 +72,31 @@ void complete_later(const asio::any_io_executor& fallback, raw_handler handler, 
 
 } // namespace
 
-fas_core::fas_core(std::shared_ptr<http::client> t, client_params p)
-    : transport(std::move(t)), params(std::move(p))
+namespace {
+
+boost::urls::url fas_base_url(const std::string& text)
 {
-    if (!transport)
-        throw std::invalid_argument("fedora::fas: no transport");
-    auto parsed = boost::urls::parse_absolute_uri(params.base_url);
+    auto parsed = boost::urls::parse_absolute_uri(text);
     if (!parsed || (parsed->scheme() != "http" && parsed->scheme() != "https") || parsed->host().empty())
         throw std::invalid_argument("fedora::fas: base_url must be an absolute http(s) URL");
-    base = *parsed;
+    boost::urls::url base = *parsed;
     base.remove_query();
     base.remove_fragment();
     if (base.encoded_path().empty() || base.encoded_path().back() != '/')
         base.set_encoded_path(std::string(base.encoded_path()) + "/");
-    origin = http::origin_of(base);
+    return base;
 }
 
-boost::urls::url fas_core::url_for(std::string_view path) const
+} // namespace
+
+fas_core::fas_core(std::shared_ptr<http::client> t, client_params p)
+    : transport(std::move(t)),
+      params(std::move(p)),
+      urls(fas_base_url(params.base_url)),
+      origin(http::origin_of(urls.base()))
 {
-    {
-        std::lock_guard lock(urls_mutex_);
-        if (auto it = urls_.find(path); it != urls_.end())
-            return it->second;
-    }
-    auto joined = http::join(base, path);
-    std::lock_guard lock(urls_mutex_);
-    if (urls_.size() < max_cached_urls)
-        urls_.try_emplace(std::string(path), joined);
-    return joined;
+    if (!transport)
+        throw std::invalid_argument("fedora::fas: no transport");
 }
 
 error_code read_fas_answer(http::response& resp, raw_reply& out, json_dump_sink* sink)
@@ -164,7 +161,7 @@ error_code read_fas_answer(http::response& resp, raw_reply& out, json_dump_sink*
 error_code build_http_request(const fas_core& core, operation_request& req,
                               const auth_params& auth, http::request& out, diagnostics& diag)
 {
-    out.url = core.url_for(req.path);
+    out.url = core.urls.join(req.path);
     // The transport fills diag.url for calls it runs; this is for the refused ones.
     auto refuse = [&](errc e, std::string message) {
         diag.url = http::redact_url(out.url);

@@ -5,11 +5,12 @@
 #include <fedora/fas/account_system.hpp>
 #include <fedora/fas/proxy_client.hpp>
 
+#include "../detail/joined_urls.hpp"
+
 #include <boost/url/url.hpp>
 
 #include <mutex>
 #include <string_view>
-#include <unordered_map>
 
 namespace fedora::fas::detail {
 
@@ -22,23 +23,8 @@ public:
 
     std::shared_ptr<http::client> transport;
     client_params params;
-    boost::urls::url base;  // always ends with '/'
+    fedora::detail::joined_urls urls;  // from the base URL, which always ends with '/'
     std::string origin;
-
-    // base joined with an operation's path. Joining parses and validates the URL; the few
-    // dozen fixed paths are joined once and copied after that (paths with caller-given
-    // segments are cached too, up to a bound).
-    boost::urls::url url_for(std::string_view path) const;
-
-private:
-    struct text_hash
-    {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-    };
-    static constexpr std::size_t max_cached_urls = 256;
-    mutable std::mutex urls_mutex_;
-    mutable std::unordered_map<std::string, boost::urls::url, text_hash, std::equal_to<>> urls_;
 };
 
 // Reads what every FAS answer needs read (pure; unit-tested): the session cookie,
