@@ -299,16 +299,8 @@ TEST_CASE("checklist 5: constructors do no I/O; one deadline covers the login st
     fdp.people = 5;
     fas_srv->mount("/accounts", std::make_shared<emu::fas_application>(emu::fas_directory::generate(fdp)));
     fas_srv->start();
-    emu::bodhi_data_params bdp;
-    bdp.updates = 5;
-    auto data = std::make_shared<emu::bodhi_data>(bdp);
-    auto b2 = std::make_shared<emu::bodhi2_application>(data);
-    emu::server bodhi_srv, provider;
-    bodhi_srv.mount("/bodhi", b2);
-    bodhi_srv.start();
-    provider.mount("/id", std::make_shared<emu::openid_provider_application>(data));
-    provider.start();
-    b2->set_openid_endpoint(provider.origin() + "/id/openid/");
+    bodhi2_site bodhi2(5);
+    auto& data = bodhi2.data;
     asio::io_context ioc;
 
     fas::client_params fp;
@@ -317,9 +309,7 @@ TEST_CASE("checklist 5: constructors do no I/O; one deadline covers the login st
     ap.client = fp;
     ap.username = "jdoe";
     ap.password = "jdoe-pass";
-    bodhi::client_params bp;  // not pinned: detection is lazy
-    bp.base_url = bodhi_srv.origin() + "/bodhi/";
-    bp.openid_api_url = provider.origin() + "/id/api/v1/";
+    bodhi::client_params bp = bodhi2.client_params();  // not pinned: detection is lazy
     {
         http::client transport(ioc.get_executor());
         fas::proxy_client proxy(ioc.get_executor(), fp);
@@ -328,14 +318,14 @@ TEST_CASE("checklist 5: constructors do no I/O; one deadline covers the login st
         ioc.poll();
         std::this_thread::sleep_for(50ms);
         CHECK(fas_srv->stats().connections_accepted == 0);
-        CHECK(bodhi_srv.stats().connections_accepted == 0);
-        CHECK(provider.stats().connections_accepted == 0);
+        CHECK(bodhi2.bodhi.stats().connections_accepted == 0);
+        CHECK(bodhi2.provider.stats().connections_accepted == 0);
     }
     ioc.restart();
 
     SUBCASE("Bodhi 2: the provider stalls during login; the call ends at its one deadline")
     {
-        provider.set_fault("/id/api", {.kind = emu::fault_kind::stall});
+        bodhi2.provider.set_fault("/id/api", {.kind = emu::fault_kind::stall});
         bp.timeout = 1000ms;
         bodhi::client bc(ioc.get_executor(), bp);
         fedora::error_code ec;
@@ -350,7 +340,7 @@ TEST_CASE("checklist 5: constructors do no I/O; one deadline covers the login st
     }
     SUBCASE("Bodhi 2: the CSRF fetch stalls before a write")
     {
-        bodhi_srv.set_fault("/bodhi/csrf", {.kind = emu::fault_kind::stall});
+        bodhi2.bodhi.set_fault("/bodhi/csrf", {.kind = emu::fault_kind::stall});
         bp.timeout = 1000ms;
         bp.version = bodhi::server_version::bodhi2;
         bodhi::client bc(ioc.get_executor(), bp);
@@ -439,20 +429,10 @@ TEST_CASE("checklist 6: redirect codes and chains never carry credentials to ano
 
 TEST_CASE("checklist 17: a write the server committed and then dropped is not repeated")
 {
-    emu::bodhi_data_params bdp;
-    bdp.updates = 5;
-    auto data = std::make_shared<emu::bodhi_data>(bdp);
-    auto b2 = std::make_shared<emu::bodhi2_application>(data);
-    emu::server bodhi_srv, provider;
-    bodhi_srv.mount("/bodhi", b2);
-    bodhi_srv.start();
-    provider.mount("/id", std::make_shared<emu::openid_provider_application>(data));
-    provider.start();
-    b2->set_openid_endpoint(provider.origin() + "/id/openid/");
+    bodhi2_site bodhi2(5);
+    auto& data = bodhi2.data;
     asio::io_context ioc;
-    bodhi::client_params bp;
-    bp.base_url = bodhi_srv.origin() + "/bodhi/";
-    bp.openid_api_url = provider.origin() + "/id/api/v1/";
+    bodhi::client_params bp = bodhi2.client_params();
     bp.version = bodhi::server_version::bodhi2;
     bp.read_retry = {.max_attempts = 5, .initial_backoff = 1ms};
     bp.http.retry = {.max_attempts = 5, .initial_backoff = 1ms};
@@ -470,8 +450,8 @@ TEST_CASE("checklist 17: a write the server committed and then dropped is not re
     for (auto kind : {emu::fault_kind::close_before_response, emu::fault_kind::close_after_bytes,
                       emu::fault_kind::stall, emu::fault_kind::server_error_html}) {
         CAPTURE(static_cast<int>(kind));
-        bodhi_srv.reset_stats();
-        bodhi_srv.set_fault("/bodhi/comments", {.kind = kind, .bytes = 20, .status = 503, .count = 1});
+        bodhi2.bodhi.reset_stats();
+        bodhi2.bodhi.set_fault("/bodhi/comments", {.kind = kind, .bytes = 20, .status = 503, .count = 1});
         auto quick = bp;
         quick.timeout = 500ms;
         bodhi::client qc(ioc.get_executor(), quick);
@@ -486,7 +466,7 @@ TEST_CASE("checklist 17: a write the server committed and then dropped is not re
         CHECK(ec);
         CHECK(diag.may_have_reached_server);
         CHECK(diag.attempts == 1);
-        CHECK(bodhi_srv.stats().requests_per_path["/bodhi/comments/"] == 1);
+        CHECK(bodhi2.bodhi.stats().requests_per_path["/bodhi/comments/"] == 1);
     }
     const auto comments_after = data->read([](const emu::bodhi_state& st) { return st.comments().size(); });
     CHECK(comments_after == comments_before + 4);  // each committed exactly once

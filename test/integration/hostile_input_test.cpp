@@ -76,6 +76,22 @@ void check_no_injected_headers(const emu::http_request& r)
     }
 }
 
+// The rule for a hostile value: refused with invalid_argument before any request...
+void expect_refused(fedora::error_code ec, const emu::server& server)
+{
+    CHECK(ec == errc::invalid_argument);
+    CHECK(server.stats().requests_total == 0);
+}
+
+// ...or sent as exactly one request, with no header of its own making: that request.
+emu::http_request expect_sent_once(const emu::server& server)
+{
+    REQUIRE(server.stats().requests_total == 1);
+    auto req = *server.last_request();
+    check_no_injected_headers(req);
+    return req;
+}
+
 std::string unbase64(std::string_view in)
 {
     std::string out(3 * in.size() / 4 + 3, '\0');
@@ -133,13 +149,10 @@ TEST_CASE("hostile input in FAS path segments, form fields and header-bound valu
         site.server->reset_stats();
         auto ec = run_fas(ioc, proxy, fas::ops::group_members{v}, jdoe);
         if (v == "." || v == "..") {
-            CHECK(ec == errc::invalid_argument);
-            CHECK(site.server->stats().requests_total == 0);
+            expect_refused(ec, *site.server);
             ++refused;
         } else {
-            REQUIRE(site.server->stats().requests_total == 1);
-            auto req = *site.server->last_request();
-            check_no_injected_headers(req);
+            auto req = expect_sent_once(*site.server);
             auto t = target_of(req);
             CHECK_FALSE(t.has_query());
             CHECK_FALSE(t.has_fragment());
@@ -150,11 +163,9 @@ TEST_CASE("hostile input in FAS path segments, form fields and header-bound valu
         site.server->reset_stats();
         ec = run_fas(ioc, proxy, fas::ops::get_config{"jdoe", v, "attr"}, jdoe);
         if (v == "." || v == "..") {
-            CHECK(ec == errc::invalid_argument);
-            CHECK(site.server->stats().requests_total == 0);
+            expect_refused(ec, *site.server);
         } else {
-            REQUIRE(site.server->stats().requests_total == 1);
-            auto req = *site.server->last_request();
+            auto req = expect_sent_once(*site.server);
             auto t = target_of(req);
             REQUIRE(t.segments().size() == 6);
             auto it = t.segments().begin();
@@ -166,10 +177,8 @@ TEST_CASE("hostile input in FAS path segments, form fields and header-bound valu
         // Form fields: person_by_username's username, people_by_key's search.
         site.server->reset_stats();
         run_fas(ioc, proxy, fas::ops::person_by_username{v}, jdoe);
-        REQUIRE(site.server->stats().requests_total == 1);
         {
-            auto req = *site.server->last_request();
-            check_no_injected_headers(req);
+            auto req = expect_sent_once(*site.server);
             auto form = fedora::http::form::decode(req.body());
             REQUIRE(form.find("username"));
             CHECK(*form.find("username") == v);
@@ -178,15 +187,13 @@ TEST_CASE("hostile input in FAS path segments, form fields and header-bound valu
         }
         site.server->reset_stats();
         run_fas(ioc, proxy, fas::ops::people_by_key{"username", v, {"username"}}, jdoe);
-        REQUIRE(site.server->stats().requests_total == 1);
-        CHECK(*fedora::http::form::decode(site.server->last_request()->body()).find("search") == v);
+        CHECK(*fedora::http::form::decode(expect_sent_once(*site.server).body()).find("search") == v);
 
         // Credentials as form fields: the user name and the password.
         site.server->reset_stats();
         run_fas(ioc, proxy, fas::ops::login{}, fas::auth_params::credentials(v, v));
-        REQUIRE(site.server->stats().requests_total == 1);
         {
-            auto form = fedora::http::form::decode(site.server->last_request()->body());
+            auto form = fedora::http::form::decode(expect_sent_once(*site.server).body());
             CHECK(*form.find("user_name") == v);
             CHECK(*form.find("password") == v);
         }
@@ -196,12 +203,9 @@ TEST_CASE("hostile input in FAS path segments, form fields and header-bound valu
         site.server->reset_stats();
         ec = run_fas(ioc, proxy, fas::ops::get_user_info{}, fas::auth_params::credentials(v, "pw:" + v, true));
         if (v.find(':') != std::string::npos) {
-            CHECK(ec == errc::invalid_argument);
-            CHECK(site.server->stats().requests_total == 0);
+            expect_refused(ec, *site.server);
         } else {
-            REQUIRE(site.server->stats().requests_total == 1);
-            auto req = *site.server->last_request();
-            check_no_injected_headers(req);
+            auto req = expect_sent_once(*site.server);
             auto h = std::string(req[bhttp::field::authorization]);
             REQUIRE(h.rfind("Basic ", 0) == 0);
             CHECK(unbase64(h.substr(6)) == v + ":pw:" + v);
@@ -215,11 +219,9 @@ TEST_CASE("hostile input in FAS path segments, form fields and header-bound valu
             return c > 0x20 && c < 0x7f && c != '"' && c != ',' && c != ';' && c != '\\';
         });
         if (!cookie_safe) {
-            CHECK(ec == errc::invalid_argument);
-            CHECK(site.server->stats().requests_total == 0);
+            expect_refused(ec, *site.server);
         } else {
-            REQUIRE(site.server->stats().requests_total == 1);
-            auto req = *site.server->last_request();
+            auto req = expect_sent_once(*site.server);
             CHECK(std::string(req[bhttp::field::cookie]) == "tg-visit=" + v);
             CHECK(*fedora::http::form::decode(req.body()).find("_csrf_token") == fas::csrf_token_for(v));
         }
@@ -263,12 +265,9 @@ TEST_CASE("hostile input in Bodhi path segments and query parameters (Bodhi 1 an
             ioc.restart();
             ioc.run();
             if (b2 && (v == "." || v == "..")) {
-                CHECK(ec == errc::invalid_argument);
-                CHECK(server->stats().requests_total == 0);
+                expect_refused(ec, *server);
             } else {
-                REQUIRE(server->stats().requests_total == 1);
-                auto req = *server->last_request();
-                check_no_injected_headers(req);
+                auto req = expect_sent_once(*server);
                 auto t = target_of(req);
                 CHECK_FALSE(t.has_fragment());
                 if (b2) {
@@ -297,9 +296,7 @@ TEST_CASE("hostile input in Bodhi path segments and query parameters (Bodhi 1 an
             client.async_query_updates(q, bodhi::auth_params{}, [&](fedora::error_code e, auto) { ec = e; });
             ioc.restart();
             ioc.run();
-            REQUIRE(server->stats().requests_total == 1);
-            auto req = *server->last_request();
-            check_no_injected_headers(req);
+            auto req = expect_sent_once(*server);
             auto t = target_of(req);
             CHECK_FALSE(t.has_fragment());
             auto fields = fedora::http::form::decode(b2 ? std::string(t.encoded_query()) : req.body());
@@ -331,12 +328,10 @@ TEST_CASE("hostile header values: CR, LF and NUL never reach the wire")
         r.headers.set("X-Custom", v);
         auto o = send_one(ioc, *transport, r);
         if (header_unsafe) {
-            CHECK(o.ec == errc::invalid_argument);
-            CHECK(server->stats().requests_total == 0);
+            expect_refused(o.ec, *server);
         } else {
             CHECK(!o.ec);
-            REQUIRE(server->stats().requests_total == 1);
-            CHECK((std::string(server->last_request()->at("X-Custom")) == v));
+            CHECK((std::string(expect_sent_once(*server).at("X-Custom")) == v));
         }
 
         // A user agent from the configuration.
@@ -351,11 +346,9 @@ TEST_CASE("hostile header values: CR, LF and NUL never reach the wire")
         ioc.restart();
         ioc.run();
         if (header_unsafe) {
-            CHECK(ec == errc::invalid_argument);
-            CHECK(server->stats().requests_total == 0);
+            expect_refused(ec, *server);
         } else {
-            REQUIRE(server->stats().requests_total == 1);
-            CHECK((std::string(server->last_request()->at(bhttp::field::user_agent)) == v));
+            CHECK((std::string(expect_sent_once(*server).at(bhttp::field::user_agent)) == v));
         }
 
         // A Bodhi session cookie: only RFC 6265 cookie octets are sent.
@@ -374,12 +367,9 @@ TEST_CASE("hostile header values: CR, LF and NUL never reach the wire")
             return c > 0x20 && c < 0x7f && c != '"' && c != ',' && c != ';' && c != '\\';
         });
         if (!cookie_safe) {
-            CHECK(ec == errc::invalid_argument);
-            CHECK(server->stats().requests_total == 0);
+            expect_refused(ec, *server);
         } else {
-            REQUIRE(server->stats().requests_total == 1);
-            auto req = *server->last_request();
-            check_no_injected_headers(req);
+            auto req = expect_sent_once(*server);
         }
     }
 }

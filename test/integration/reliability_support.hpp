@@ -6,6 +6,8 @@
 
 #include "support.hpp"
 
+#include <fedora/bodhi/client.hpp>
+#include <fedora/emulator/bodhi.hpp>
 #include <fedora/emulator/certificates.hpp>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -32,6 +34,35 @@ struct outcome
     fedora::error_code ec;
     http::response resp;
     double seconds = 0;
+};
+
+// Bodhi 2 (at /bodhi) and its OpenID provider (at /id), each on an emulator server of its
+// own, as Fedora ran them, over `updates` generated updates.
+struct bodhi2_site
+{
+    explicit bodhi2_site(std::size_t updates)
+        : data(std::make_shared<fedora::emulator::bodhi_data>(fedora::emulator::bodhi_data_params{.updates = updates})),
+          app(std::make_shared<fedora::emulator::bodhi2_application>(data))
+    {
+        bodhi.mount("/bodhi", app);
+        bodhi.start();
+        provider.mount("/id", std::make_shared<fedora::emulator::openid_provider_application>(data));
+        provider.start();
+        app->set_openid_endpoint(provider.origin() + "/id/openid/");
+    }
+
+    // Where a client finds both; the version is left to detection.
+    fedora::bodhi::client_params client_params() const
+    {
+        fedora::bodhi::client_params p;
+        p.base_url = bodhi.origin() + "/bodhi/";
+        p.openid_api_url = provider.origin() + "/id/api/v1/";
+        return p;
+    }
+
+    std::shared_ptr<fedora::emulator::bodhi_data> data;
+    std::shared_ptr<fedora::emulator::bodhi2_application> app;
+    fedora::emulator::server bodhi, provider;
 };
 
 inline outcome send_one(asio::io_context& ioc, http::client& c, http::request r)

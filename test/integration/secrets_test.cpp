@@ -233,19 +233,9 @@ TEST_CASE("no planted secret in observer events, diagnostics, error messages or 
     CHECK(bad.diag.http_status != 0);
 
     // ---- Bodhi 2 with its OpenID provider ----
-    emu::bodhi_data_params bdp;
-    bdp.updates = 10;
-    auto data = std::make_shared<emu::bodhi_data>(bdp);
-    auto b2 = std::make_shared<emu::bodhi2_application>(data);
-    emu::server bodhi_server, provider;
-    bodhi_server.mount("/bodhi", b2);
-    bodhi_server.start();
-    provider.mount("/id", std::make_shared<emu::openid_provider_application>(data));
-    provider.start();
-    b2->set_openid_endpoint(provider.origin() + "/id/openid/");
-    bodhi::client_params bp;
-    bp.base_url = bodhi_server.origin() + "/bodhi/";
-    bp.openid_api_url = provider.origin() + "/id/api/v1/";
+    bodhi2_site bodhi2(10);
+    auto& data = bodhi2.data;
+    bodhi::client_params bp = bodhi2.client_params();
     bp.version = bodhi::server_version::bodhi2;
     bp.http.on_exchange = s.observer();
     bodhi::client bc(ioc.get_executor(), bp);
@@ -281,7 +271,7 @@ TEST_CASE("no planted secret in observer events, diagnostics, error messages or 
         auto quick = bp;
         quick.timeout = 300ms;
         bodhi::client qc(ioc.get_executor(), quick);
-        bodhi_server.set_fault("/bodhi/updates", {.kind = emu::fault_kind::stall, .count = 1});
+        bodhi2.bodhi.set_fault("/bodhi/updates", {.kind = emu::fault_kind::stall, .count = 1});
         collect<bodhi::reply<bodhi::comment_result>>(ioc, s, [&](auto h) {
             qc.async_comment(cf, bodhi::auth_params::with_session(blogin.session), h);
         });
