@@ -113,14 +113,16 @@ void account_system::start(std::shared_ptr<identity> id, operation_request req, 
     auto core = id->core;
     auto ex = core->transport->get_executor();
     auth_params auth = id->current();
+    auto prepared = detail::prepare_operation(*core, req, auth);
+    // Prepared, the request itself is not needed any more: kept (moved, not copied) only
+    // when a refused session can be replaced by logging in, for sending it again then.
     std::optional<operation_request> again;
     if (auth.has_session() && id->has_credentials())
-        again = req;  // FAS refused requests did nothing, so the same one may go again
+        again = std::move(req);  // FAS refused requests did nothing, so the same one may go again
     auto bind = continue_on(handler, ex);
-    std::string session_sent = auth.session_id;
-    proxy_client::start(std::move(core), std::move(req), std::move(auth),
-                        bind(account_completion{std::move(id), std::move(again), std::move(session_sent),
-                                                std::move(handler)}));
+    detail::send_prepared(std::move(core), std::move(prepared),
+                          bind(account_completion{std::move(id), std::move(again), std::move(auth.session_id),
+                                                  std::move(handler)}));
 }
 
 void account_system::start_people_by_id(std::shared_ptr<identity> id,

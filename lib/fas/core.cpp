@@ -158,7 +158,7 @@ error_code read_fas_answer(http::response& resp, raw_reply& out, json_dump_sink*
     return {};
 }
 
-error_code build_http_request(const fas_core& core, operation_request& req,
+error_code build_http_request(const fas_core& core, const operation_request& req,
                               const auth_params& auth, http::request& out, diagnostics& diag)
 {
     out.url = core.urls.join(req.path);
@@ -187,24 +187,28 @@ error_code build_http_request(const fas_core& core, operation_request& req,
     out.headers.set(bhttp::field::accept, "application/json");
     if (!core.params.user_agent.empty())
         out.headers.set(bhttp::field::user_agent, core.params.user_agent);
-    http::form form = std::move(req.form);
+    http::form identity_fields;  // after the operation's own fields, as python-fedora sent them
     if (send_session) {
         out.headers.set(bhttp::field::cookie, std::string(session_cookie) + "=" + auth.session_id);
-        form.add("_csrf_token", csrf_token_for(auth.session_id));
+        identity_fields.add("_csrf_token", csrf_token_for(auth.session_id));
     }
     if (auth.has_credentials()) {
         if (auth.http_basic) {
             out.headers.set(bhttp::field::authorization, "Basic " + base64(auth.username + ":" + auth.password));
         } else {
-            form.add("user_name", auth.username);
-            form.add("password", auth.password);
-            form.add("login", "Login");
+            identity_fields.add("user_name", auth.username);
+            identity_fields.add("password", auth.password);
+            identity_fields.add("login", "Login");
         }
     }
-    if (!form.empty()) {
-        out.body = form.encode();
-        out.headers.set(bhttp::field::content_type, "application/x-www-form-urlencoded");
+    out.body = req.form.encode();
+    if (!identity_fields.empty()) {
+        if (!out.body.empty())
+            out.body.push_back('&');
+        out.body += identity_fields.encode();
     }
+    if (!out.body.empty())
+        out.headers.set(bhttp::field::content_type, "application/x-www-form-urlencoded");
     out.safe_to_repeat = req.safe_to_repeat;
     if (req.safe_to_repeat)
         out.retry = core.params.read_retry;
@@ -416,18 +420,36 @@ void send_fas(std::shared_ptr<fas_core> core, http::request hreq, std::string se
 } // namespace
 } // namespace detail
 
+namespace detail {
+
+prepared_operation prepare_operation(const fas_core& core, const operation_request& req,
+                                     const auth_params& auth)
+{
+    prepared_operation p;
+    p.refused = build_http_request(core, req, auth, p.http, p.refusal.diag);
+    p.follow_redirects = req.follow_redirects;
+    p.sink = req.sink;
+    return p;
+}
+
+void send_prepared(std::shared_ptr<fas_core> core, prepared_operation op, raw_handler handler)
+{
+    if (op.refused) {
+        const auto fallback = core->transport->get_executor();
+        complete_later(fallback, std::move(handler), op.refused, std::move(op.refusal));
+        return;
+    }
+    send_fas(std::move(core), std::move(op.http), std::string(), 5, op.follow_redirects, std::move(op.sink),
+             std::move(handler));
+}
+
+} // namespace detail
+
 void proxy_client::start(std::shared_ptr<detail::fas_core> core, operation_request req,
                          auth_params auth, detail::raw_handler handler)
 {
-    const auto fallback = core->transport->get_executor();
-    http::request hreq;
-    raw_reply r;
-    if (auto ec = detail::build_http_request(*core, req, auth, hreq, r.diag)) {
-        detail::complete_later(fallback, std::move(handler), ec, std::move(r));
-        return;
-    }
-    detail::send_fas(std::move(core), std::move(hreq), std::string(), 5, req.follow_redirects, req.sink,
-                     std::move(handler));
+    auto prepared = detail::prepare_operation(*core, req, auth);
+    detail::send_prepared(std::move(core), std::move(prepared), std::move(handler));
 }
 
 proxy_client::proxy_client(asio::any_io_executor executor, client_params params)

@@ -33,9 +33,24 @@ public:
 error_code read_fas_answer(http::response& resp, raw_reply& out, json_dump_sink* sink = nullptr);
 
 // Builds the HTTP request of an operation for an identity, or says why it cannot.
-// Takes the form out of `req`.
-error_code build_http_request(const fas_core& core, operation_request& req,
+// Only reads `req`, so that the same request can be sent again (a relogin).
+error_code build_http_request(const fas_core& core, const operation_request& req,
                               const auth_params& auth, http::request& out, diagnostics& diag);
+
+// An operation checked and built for an identity, ready to send; or why it cannot be.
+struct prepared_operation
+{
+    error_code refused;
+    raw_reply refusal;   // its diagnostics, when refused
+    http::request http;
+    bool follow_redirects = true;
+    std::shared_ptr<json_dump_sink> sink;
+};
+prepared_operation prepare_operation(const fas_core& core, const operation_request& req,
+                                     const auth_params& auth);
+// Sends it and completes `handler` with the FAS answer; a refused one completes later, on
+// the handler's executor, without any I/O.
+void send_prepared(std::shared_ptr<fas_core> core, prepared_operation op, raw_handler handler);
 
 class identity
 {
