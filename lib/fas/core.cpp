@@ -432,7 +432,7 @@ prepared_operation prepare_operation(const fas_core& core, const operation_reque
     return p;
 }
 
-void send_prepared(std::shared_ptr<fas_core> core, prepared_operation op, raw_handler handler)
+void send_prepared(std::shared_ptr<fas_core> core, prepared_operation&& op, raw_handler handler)
 {
     if (op.refused) {
         const auto fallback = core->transport->get_executor();

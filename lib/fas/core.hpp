@@ -50,7 +50,7 @@ prepared_operation prepare_operation(const fas_core& core, const operation_reque
                                      const auth_params& auth);
 // Sends it and completes `handler` with the FAS answer; a refused one completes later, on
 // the handler's executor, without any I/O.
-void send_prepared(std::shared_ptr<fas_core> core, prepared_operation op, raw_handler handler);
+void send_prepared(std::shared_ptr<fas_core> core, prepared_operation&& op, raw_handler handler);
 
 class identity
 {
