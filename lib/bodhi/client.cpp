@@ -44,21 +44,12 @@ boost::urls::url absolute_http_url(const std::string& text, const char* what)
     return u;
 }
 
-boost::urls::url bodhi_base_url(const std::string& text)
-{
-    auto base = absolute_http_url(text, "base_url");
-    base.remove_query();
-    if (base.encoded_path().empty() || base.encoded_path().back() != '/')
-        base.set_encoded_path(std::string(base.encoded_path()) + "/");
-    return base;
-}
-
 } // namespace
 
 bodhi_core::bodhi_core(std::shared_ptr<http::client> t, client_params p)
     : transport(std::move(t)),
       params(std::move(p)),
-      urls(bodhi_base_url(params.base_url)),
+      urls(fedora::detail::base_url_of(params.base_url, "fedora::bodhi")),
       origin(http::origin_of(urls.base()))
 {
     if (!transport)

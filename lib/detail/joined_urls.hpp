@@ -6,16 +6,33 @@
 
 #include <fedora/http/encoding.hpp>
 
+#include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
 #include <cstddef>
 #include <functional>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
 namespace fedora::detail {
+
+// A client's base URL from its configuration: absolute http(s), without query or fragment,
+// ending with '/'. Otherwise std::invalid_argument("<client>: base_url must be ...").
+inline boost::urls::url base_url_of(std::string_view text, std::string_view client)
+{
+    auto parsed = boost::urls::parse_absolute_uri(text);
+    if (!parsed || (parsed->scheme() != "http" && parsed->scheme() != "https") || parsed->host().empty())
+        throw std::invalid_argument(std::string(client) + ": base_url must be an absolute http(s) URL");
+    boost::urls::url base = *parsed;
+    base.remove_query();
+    base.remove_fragment();
+    if (base.encoded_path().empty() || base.encoded_path().back() != '/')
+        base.set_encoded_path(std::string(base.encoded_path()) + "/");
+    return base;
+}
 
 class joined_urls
 {

@@ -72,27 +72,10 @@ void complete_later(const asio::any_io_executor& fallback, raw_handler handler, 
 
 } // namespace
 
-namespace {
-
-boost::urls::url fas_base_url(const std::string& text)
-{
-    auto parsed = boost::urls::parse_absolute_uri(text);
-    if (!parsed || (parsed->scheme() != "http" && parsed->scheme() != "https") || parsed->host().empty())
-        throw std::invalid_argument("fedora::fas: base_url must be an absolute http(s) URL");
-    boost::urls::url base = *parsed;
-    base.remove_query();
-    base.remove_fragment();
-    if (base.encoded_path().empty() || base.encoded_path().back() != '/')
-        base.set_encoded_path(std::string(base.encoded_path()) + "/");
-    return base;
-}
-
-} // namespace
-
 fas_core::fas_core(std::shared_ptr<http::client> t, client_params p)
     : transport(std::move(t)),
       params(std::move(p)),
-      urls(fas_base_url(params.base_url)),
+      urls(fedora::detail::base_url_of(params.base_url, "fedora::fas")),
       origin(http::origin_of(urls.base()))
 {
     if (!transport)
