@@ -22,10 +22,6 @@
 #include <random>
 
 using namespace rel;
-namespace emu = fedora::emulator;
-namespace fas = fedora::fas;
-namespace bodhi = fedora::bodhi;
-using fedora::errc;
 
 namespace {
 

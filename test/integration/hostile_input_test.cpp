@@ -17,10 +17,6 @@
 #include <openssl/evp.h>
 
 using namespace rel;
-namespace emu = fedora::emulator;
-namespace fas = fedora::fas;
-namespace bodhi = fedora::bodhi;
-using fedora::errc;
 
 namespace {
 

@@ -11,7 +11,6 @@
 #include <doctest/doctest.h>
 
 using namespace rel;
-using fedora::errc;
 
 namespace {
 

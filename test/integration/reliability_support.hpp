@@ -9,6 +9,7 @@
 #include <fedora/bodhi/client.hpp>
 #include <fedora/emulator/bodhi.hpp>
 #include <fedora/emulator/certificates.hpp>
+#include <fedora/fas/types.hpp>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
@@ -27,6 +28,10 @@ namespace rel {
 namespace asio = boost::asio;
 namespace http = fedora::http;
 namespace bhttp = boost::beast::http;
+namespace emu = fedora::emulator;
+namespace fas = fedora::fas;
+namespace bodhi = fedora::bodhi;
+using fedora::errc;
 using namespace std::chrono_literals;
 
 struct outcome

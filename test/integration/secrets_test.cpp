@@ -16,10 +16,6 @@
 #include <doctest/doctest.h>
 
 using namespace rel;
-namespace emu = fedora::emulator;
-namespace fas = fedora::fas;
-namespace bodhi = fedora::bodhi;
-using fedora::errc;
 
 namespace {
 

@@ -9,8 +9,6 @@
 #include <openssl/ssl.h>
 
 using namespace rel;
-namespace emu = fedora::emulator;
-using fedora::errc;
 
 namespace {
 
