@@ -728,6 +728,9 @@ struct exchange_outcome
 
 using response_parser = bhttp::response_parser<received_body>;
 
+constexpr std::size_t read_size = 16 * 1024;
+constexpr std::size_t streamed_read_size = 64 * 1024;  // Beast's largest read
+
 // Interim (1xx) answers before the final one; more than this is a broken server.
 constexpr int max_interim_responses = 8;
 
@@ -749,6 +752,13 @@ asio::awaitable<exchange_outcome> exchange(Stream& stream, connection& c,
     }
     for (int interim = 0;; ++interim) {
         make_parser(parser);
+        // Beast reads at most what the buffer already holds room for (512 bytes at first,
+        // and it never grows while the parser keeps up): a 1 KB answer took three reads
+        // and a 5 MB dump ten thousand. Room for a whole small answer, and for 64 KB reads
+        // of a streamed one, costs one allocation per connection.
+        const std::size_t room = parser->get().body().sink ? streamed_read_size : read_size;
+        if (c.buffer.capacity() < room)
+            c.buffer.reserve(room);
         auto [rec, read] = co_await bhttp::async_read(stream, c.buffer, *parser, tuple_awaitable);
         out.got_response_bytes = out.got_response_bytes || parser->got_some() || read > 0;
         out.ec = rec;
