@@ -25,9 +25,10 @@ void adopt(T& target, T&& source) noexcept
     std::construct_at(&target, std::move(source));
 }
 
-inline std::string str(const boost::json::object& o, std::string_view key)
+// The readers below take the value itself (null when missing), for parsers that walk an
+// object's members once instead of looking each field up by its key.
+inline std::string str_of(const boost::json::value* v)
 {
-    auto* v = o.if_contains(key);
     if (!v || v->is_null())
         return {};
     if (v->is_string())
@@ -35,9 +36,10 @@ inline std::string str(const boost::json::object& o, std::string_view key)
     return boost::json::serialize(*v);
 }
 
-inline std::optional<std::int64_t> opt_num(const boost::json::object& o, std::string_view key)
+inline std::string str(const boost::json::object& o, std::string_view key) { return str_of(o.if_contains(key)); }
+
+inline std::optional<std::int64_t> opt_num_of(const boost::json::value* v)
 {
-    auto* v = o.if_contains(key);
     if (!v)
         return std::nullopt;
     if (v->is_int64())
@@ -65,13 +67,16 @@ inline std::optional<std::int64_t> opt_num(const boost::json::object& o, std::st
     return std::nullopt;
 }
 
+inline std::optional<std::int64_t> opt_num(const boost::json::object& o, std::string_view key)
+{
+    return opt_num_of(o.if_contains(key));
+}
+
 inline std::int64_t num(const boost::json::object& o, std::string_view key) { return opt_num(o, key).value_or(0); }
 
-inline bool flag(const boost::json::object& o, std::string_view key)
-{
-    auto* v = o.if_contains(key);
-    return v && v->is_bool() && v->get_bool();
-}
+inline bool flag_of(const boost::json::value* v) { return v && v->is_bool() && v->get_bool(); }
+
+inline bool flag(const boost::json::object& o, std::string_view key) { return flag_of(o.if_contains(key)); }
 
 inline const boost::json::object* obj(const boost::json::object& o, std::string_view key)
 {
