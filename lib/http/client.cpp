@@ -210,13 +210,15 @@ struct connection
     }
 
     // A kept-alive connection the server has closed (or written to unasked) is readable;
-    // one that is still usable is not. Costs one non-blocking syscall.
-    bool looks_alive()
+    // one that is still usable is not. The probe costs one non-blocking syscall.
+    bool looks_alive(bool probe)
     {
         if (!socket().is_open())
             return false;
         if (secure && SSL_pending(secure->native_handle()) > 0)
             return false;
+        if (!probe)
+            return true;
         char byte;
         ssize_t n = ::recv(socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
         return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
@@ -312,7 +314,7 @@ struct origin_pool : std::enable_shared_from_this<origin_pool>
         while (!force_new && !idle.empty()) {
             auto c = std::move(idle.back());
             idle.pop_back();
-            if (!expired(*c, now) && c->looks_alive()) {
+            if (!expired(*c, now) && c->looks_alive(now - c->last_used >= params.probe_idle_after)) {
                 ++counters.reused;
                 h.conn = std::move(c);
                 return true;

@@ -294,6 +294,40 @@ TEST_CASE("a kept-alive connection the server closed")
         CHECK(o.resp.diag.attempts == 1);
         CHECK(server->stats().connections_accepted == 2);
     }
+    SUBCASE("while idle for less than probe_idle_after: trusted, so only a safe call survives it")
+    {
+        emu::server_params sp;
+        sp.idle_timeout = 20ms;
+        auto server = start_echo_server(sp);
+        http::client_params cp;
+        cp.pool.probe_idle_after = std::chrono::minutes(10);
+        http::client client(ioc.get_executor(), cp);
+        CHECK(!send_one(ioc, client, get(server->origin() + "/echo")).ec);
+        std::this_thread::sleep_for(200ms);
+        auto safe = send_one(ioc, client, post(server->origin() + "/echo", "a=1", true));
+        CHECK(!safe.ec);
+        CHECK(safe.resp.diag.attempts == 2);
+        std::this_thread::sleep_for(200ms);
+        auto unsafe = send_one(ioc, client, post(server->origin() + "/echo", "a=1", false));
+        CHECK(unsafe.ec == errc::connect_error);
+        CHECK(unsafe.resp.diag.may_have_reached_server);
+        CHECK(unsafe.resp.diag.attempts == 1);
+    }
+    SUBCASE("probe_idle_after = 0 probes every reuse")
+    {
+        emu::server_params sp;
+        sp.idle_timeout = 20ms;
+        auto server = start_echo_server(sp);
+        http::client_params cp;
+        cp.pool.probe_idle_after = 0ms;
+        http::client client(ioc.get_executor(), cp);
+        CHECK(!send_one(ioc, client, get(server->origin() + "/echo")).ec);
+        std::this_thread::sleep_for(200ms);
+        auto o = send_one(ioc, client, post(server->origin() + "/echo", "a=1", false));
+        CHECK(!o.ec);
+        CHECK(o.resp.diag.attempts == 1);
+        CHECK(server->stats().connections_accepted == 2);
+    }
     SUBCASE("as the request arrives: a safe call is retried once, silently")
     {
         auto server = start_echo_server();
