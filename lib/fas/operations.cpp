@@ -532,32 +532,37 @@ struct person_reader
             out.emplace<people_by_text_map>();
     }
 
-    error_code add(const json::value& e, people_map& out, std::string& why) const
+    // Takes the entry over (it becomes the person's `raw`, in the memory it was parsed into).
+    error_code add(json::value& e, people_map& out, std::string& why) const
     {
         if (!e.is_object()) {
             why = "unexpected answer: user/list entry";
             return make_error_code(errc::server_error);
         }
-        json::object p(e.get_object(), json::storage_ptr());  // the person keeps it as `raw`
-        if (want_bugzilla)
-            p["bugzilla_email"] = p.contains("email") ? p["email"] : json::value(nullptr);
-        auto key_value = p.if_contains(key);
-        if (!key_value) {
+        if (!e.get_object().contains(key)) {
             why = "unexpected answer: user/list entry without `" + key + "`";
             return make_error_code(errc::server_error);
         }
-        json::value k = *key_value;
+        json::object p(std::move(e.get_object()));
+        if (want_bugzilla)
+            p["bugzilla_email"] = p.contains("email") ? p["email"] : json::value(nullptr);
+        json::value k = p.at(key);
         for (auto f : {std::string_view("id"), std::string_view("email"), std::string_view(key)})
             if (!requested(f))
                 p.erase(f);
         person pp = to_person(std::move(p));
         if (!want_bugzilla)
             pp.bugzilla_email.clear();
+        // Constructed in place, not assigned: a move assignment would copy `raw` out of the
+        // memory it was parsed into.
+        auto place = [&](auto& map, auto map_key) {
+            if (auto [it, inserted] = map.try_emplace(std::move(map_key), std::move(pp)); !inserted)
+                adopt(it->second, std::move(pp));  // a key seen twice: the last one wins
+        };
         if (auto* by_id = std::get_if<people_by_id_map>(&out))
-            (*by_id)[k.is_int64() ? k.get_int64() : 0] = std::move(pp);
+            place(*by_id, k.is_int64() ? k.get_int64() : 0);
         else
-            std::get<people_by_text_map>(out)[k.is_string() ? std::string(k.get_string()) : json::serialize(k)] =
-                std::move(pp);
+            place(std::get<people_by_text_map>(out), k.is_string() ? std::string(k.get_string()) : json::serialize(k));
         return {};
     }
 };
@@ -599,7 +604,7 @@ operation_request people_by_key::build() const
     reader->start(*streamed);
     r.sink = std::make_shared<detail::json_dump_sink>(
         std::vector<std::string>{"people", "unapproved_people"},
-        [reader, out = streamed](std::string_view, const json::value& e, std::string& why) {
+        [reader, out = streamed](std::string_view, json::value& e, std::string& why) {
             return reader->add(e, *out, why);
         });
     return r;
@@ -617,7 +622,7 @@ error_code people_by_key::parse(raw_reply& r, result_type& out) const
     const person_reader reader(*this);
     reader.start(out);
     for (auto list : {"people", "unapproved_people"}) {
-        auto* v = o->if_contains(list);
+        auto* v = r.body.get_object().if_contains(list);
         if (!v || !v->is_array())
             continue;
         for (auto& e : v->get_array()) {
