@@ -343,7 +343,7 @@ std::string session_from(const http::response& resp)
 // Sends one FAS request. Redirects are followed here rather than in the transport, because
 // the follow-up must carry the session the redirect itself may have set (a login in the
 // same request), and only ever to FAS's own origin.
-void send_fas(std::shared_ptr<fas_core> core, http::request hreq, std::string session, unsigned redirects_left,
+void send_fas(std::shared_ptr<fas_core> core, http::request&& hreq, std::string session, unsigned redirects_left,
               bool follow, std::shared_ptr<json_dump_sink> sink, raw_handler handler)
 {
     const auto fallback = core->transport->get_executor();

@@ -267,7 +267,7 @@ struct waiter
 };
 
 // Starts a call's coroutine (defined with run_call below).
-void spawn_call(std::shared_ptr<client_impl> impl, request req,
+void spawn_call(std::shared_ptr<client_impl> impl, request&& req,
                 asio::any_completion_handler<client::completion_signature> handler,
                 std::optional<handoff> first);
 
@@ -838,7 +838,7 @@ std::chrono::milliseconds backoff_for(const retry_policy& p, unsigned attempt,
 // waits is a member function here, whose locals live on the stack.
 struct call
 {
-    call(std::shared_ptr<client_impl> i, request r, std::optional<handoff> f)
+    call(std::shared_ptr<client_impl> i, request&& r, std::optional<handoff> f)
         : impl(std::move(i)),
           req(std::move(r)),
           first(std::move(f)),
@@ -1240,7 +1240,7 @@ asio::awaitable<std::unique_ptr<call>> run_call(std::unique_ptr<call> c)
 
 } // namespace
 
-void spawn_call(std::shared_ptr<client_impl> impl, request req,
+void spawn_call(std::shared_ptr<client_impl> impl, request&& req,
                 asio::any_completion_handler<client::completion_signature> handler,
                 std::optional<handoff> first)
 {
@@ -1305,7 +1305,7 @@ struct cancel_queued_call
 
 // A call that can have a connection (or the right to open one) now starts at once; one
 // that cannot waits in the pool's queue as a request and a handler, without a coroutine.
-void enqueue_or_spawn(std::shared_ptr<client_impl> impl, request req,
+void enqueue_or_spawn(std::shared_ptr<client_impl> impl, request&& req,
                       asio::any_completion_handler<client::completion_signature> handler)
 {
     std::shared_ptr<origin_pool> pool;
@@ -1381,7 +1381,7 @@ const client_params& client::params() const noexcept { return impl_->params; }
 pool_stats client::stats() const { return impl_->stats(); }
 void client::shutdown() { impl_->shutdown(); }
 
-void client::start(std::shared_ptr<detail::client_impl> impl, request req,
+void client::start(std::shared_ptr<detail::client_impl> impl, request&& req,
                    boost::asio::any_completion_handler<completion_signature> handler)
 {
     detail::enqueue_or_spawn(std::move(impl), std::move(req), std::move(handler));

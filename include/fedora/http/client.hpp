@@ -219,7 +219,7 @@ public:
     void shutdown();
 
 private:
-    static void start(std::shared_ptr<detail::client_impl> impl, request req,
+    static void start(std::shared_ptr<detail::client_impl> impl, request&& req,
                       boost::asio::any_completion_handler<completion_signature> handler);
 
     std::shared_ptr<detail::client_impl> impl_;
