@@ -515,11 +515,17 @@ struct person_reader
     std::string key;
     std::vector<std::string> wanted;
     bool want_bugzilla = false;
+    // The fields the server sends whether asked or not, and whether they were asked for:
+    // decided once, not per entry.
+    std::vector<std::string> unwanted;
 
     explicit person_reader(const people_by_key& op)
         : key(op.key), wanted(op.fields.empty() ? people_by_key::user_fields() : op.fields)
     {
         want_bugzilla = requested("bugzilla_email");
+        for (auto f : {std::string_view("id"), std::string_view("email"), std::string_view(key)})
+            if (!requested(f) && std::find(unwanted.begin(), unwanted.end(), f) == unwanted.end())
+                unwanted.emplace_back(f);
     }
 
     bool requested(std::string_view f) const { return std::find(wanted.begin(), wanted.end(), f) != wanted.end(); }
@@ -547,9 +553,8 @@ struct person_reader
         if (want_bugzilla)
             p["bugzilla_email"] = p.contains("email") ? p["email"] : json::value(nullptr);
         json::value k = p.at(key);
-        for (auto f : {std::string_view("id"), std::string_view("email"), std::string_view(key)})
-            if (!requested(f))
-                p.erase(f);
+        for (auto f : unwanted)
+            p.erase(f);
         person pp = to_person(std::move(p));
         if (!want_bugzilla)
             pp.bugzilla_email.clear();
