@@ -557,7 +557,15 @@ public:
     asio::any_io_executor executor;
     const bool one_thread;
     client_params params;
-    asio::ssl::context tls;
+    asio::ssl::context tls;  // its system CA store is loaded by tls_context()
+
+    asio::ssl::context& tls_context()
+    {
+        std::call_once(system_ca_store_loaded, [this] { load_system_ca_store(tls, params.tls); });
+        return tls;
+    }
+
+    std::once_flag system_ca_store_loaded;
     std::mutex pools_mutex;
     std::map<std::string, std::shared_ptr<origin_pool>, std::less<>> pools;
     bool closed = false;
@@ -1007,7 +1015,7 @@ struct call
         conn = std::move(a.conn);
         fresh_connection = !conn;
         if (fresh_connection)
-            conn = std::make_unique<connection>(impl->executor, tls ? &impl->tls : nullptr);
+            conn = std::make_unique<connection>(impl->executor, tls ? &impl->tls_context() : nullptr);
         return next::go_on;
     }
 

@@ -18,8 +18,6 @@ ssl::context make_tls_context(const tls_params& params)
     }
     ctx.set_verify_mode(ssl::verify_peer);
     error_code ec;
-    if (params.use_system_ca_store)
-        ctx.set_default_verify_paths(ec); // a machine without a CA store still works with ca_file
     if (!params.ca_file.empty()) {
         ctx.load_verify_file(params.ca_file, ec);
         if (ec) {
@@ -30,6 +28,14 @@ ssl::context make_tls_context(const tls_params& params)
         }
     }
     return ctx;
+}
+
+void load_system_ca_store(ssl::context& ctx, const tls_params& params)
+{
+    if (params.insecure || !params.use_system_ca_store)
+        return;
+    error_code ec;
+    ctx.set_default_verify_paths(ec);  // a machine without a CA store still works with ca_file
 }
 
 bool prepare_tls_session(SSL* ssl, const std::string& host, bool insecure)

@@ -11,9 +11,15 @@
 
 namespace fedora::http::detail {
 
-// Verification on (system store + optional CA file) unless params.insecure; TLS 1.2 minimum.
-// Throws fedora::error(errc::tls_error) when the CA file cannot be loaded.
+// Verification on (optional CA file now, the system store by load_system_ca_store) unless
+// params.insecure; TLS 1.2 minimum. Throws fedora::error(errc::tls_error) when the CA file
+// cannot be loaded.
 boost::asio::ssl::context make_tls_context(const tls_params& params);
+
+// Adds the system's CA store to the context if params ask for it. Parsing the store's
+// hundred-odd certificates costs about 250 million instructions: a client that never opens
+// an HTTPS connection should not pay it, so the client calls this before its first one.
+void load_system_ca_store(boost::asio::ssl::context& ctx, const tls_params& params);
 
 // SNI for DNS names, and host-name (or IP address) verification by OpenSSL itself, so that
 // a mismatch is reported as X509_V_ERR_HOSTNAME_MISMATCH / IP_ADDRESS_MISMATCH.
