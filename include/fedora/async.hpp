@@ -73,14 +73,15 @@ struct throwing_handler
     using forwarded_handler_type = Handler;  // its associations are the caller's (below)
     Handler handler;
 
+    // Taken by reference: a reply by value was one more move of a whole typed result.
     template <class R>
-    void operator()(error_code ec, R result)
+    void operator()(error_code ec, R&& result)
     {
         if (ec) {
             auto ex = std::make_exception_ptr(error(ec, result.diag));
-            std::move(handler)(std::move(ex), std::move(result));
+            std::move(handler)(std::move(ex), std::forward<R>(result));
         } else {
-            std::move(handler)(std::exception_ptr(), std::move(result));
+            std::move(handler)(std::exception_ptr(), std::forward<R>(result));
         }
     }
 };

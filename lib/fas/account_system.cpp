@@ -86,7 +86,7 @@ struct account_completion
     std::string session_sent;
     detail::raw_handler handler;
 
-    void operator()(error_code ec, raw_reply r)
+    void operator()(error_code ec, raw_reply&& r)
     {
         if (ec == errc::auth_error && again && r.diag.http_status != 0) {
             id->forget(session_sent);

@@ -352,7 +352,7 @@ void send_fas(std::shared_ptr<fas_core> core, http::request&& hreq, std::string 
     transport->async_send(
         std::move(hreq),
         continue_on(handler, fallback)([core, session = std::move(session), redirects_left, follow,
-                                        sink = std::move(sink), h = std::move(handler)](error_code ec, http::response resp) mutable {
+                                        sink = std::move(sink), h = std::move(handler)](error_code ec, http::response&& resp) mutable {
             const unsigned status = resp.status();
             if (!ec && follow && (status == 301 || status == 302 || status == 303) &&
                 resp.message.find(bhttp::field::location) != resp.message.end()) {

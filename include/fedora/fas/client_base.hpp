@@ -40,7 +40,7 @@ struct parse_then
     Op op;
     Handler handler;
 
-    void operator()(error_code ec, raw_reply r)
+    void operator()(error_code ec, raw_reply&& r)
     {
         reply<typename Op::result_type> out;
         if (!ec) {
