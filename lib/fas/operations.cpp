@@ -186,9 +186,9 @@ person to_person(json::object raw)
     return p;
 }
 
-// person_by_id/username: the person, with the legacy top-level membership lists copied in.
-// Takes the person out of the answer (it is not read again after a successful parse).
-std::optional<person> person_of(raw_reply& r)
+// person_by_id/username: the person's object, with the legacy top-level membership lists
+// copied in. Takes it out of the answer (it is not read again after a successful parse).
+std::optional<json::object> person_object(raw_reply& r)
 {
     auto* top = r.body.if_object();
     auto* found = top ? top->if_contains("person") : nullptr;
@@ -199,7 +199,23 @@ std::optional<person> person_of(raw_reply& r)
         merged["approved_memberships"] = std::move(*a);
     if (auto* u = top->if_contains("unapproved"))
         merged["unapproved_memberships"] = std::move(*u);
-    return to_person(std::move(merged));
+    return merged;
+}
+
+// The person put in place, never move-assigned: a move assignment would copy `raw` out of
+// the answer's arena, and each move of a person is a dozen strings.
+bool read_person(raw_reply& r, person& out)
+{
+    auto o = person_object(r);
+    if (o)
+        adopt(out, to_person(std::move(*o)));
+    return o.has_value();
+}
+
+void read_person(raw_reply& r, std::optional<person>& out)
+{
+    if (auto o = person_object(r))
+        out.emplace(to_person(std::move(*o)));
 }
 
 std::string sha_hex(const EVP_MD* md, std::string_view data)
@@ -332,10 +348,8 @@ operation_request get_user_info::build() const { return make_request("user/view"
 
 error_code get_user_info::parse(raw_reply& r, result_type& out) const
 {
-    auto p = person_of(r);
-    if (!p)
+    if (!read_person(r, out))
         return wrong_shape(r, "user/view without `person`");
-    out = std::move(*p);
     out.bugzilla_email = out.email;
     return {};
 }
@@ -353,10 +367,8 @@ error_code proxy_person_by_id::parse(raw_reply& r, result_type& out) const
         auto* o = r.body.if_object();
         return app_error(r, "Generic AppError", o ? str(*o, "tg_flash") : std::string());
     }
-    auto p = person_of(r);
-    if (!p)
+    if (!read_person(r, out))
         return wrong_shape(r, "person_by_id without `person`");
-    out = std::move(*p);
     return {};
 }
 
@@ -429,7 +441,7 @@ operation_request person_by_id::build() const
 error_code person_by_id::parse(raw_reply& r, result_type& out) const
 {
     if (succeeded(r))
-        out = person_of(r);
+        read_person(r, out);
     return {};
 }
 
@@ -443,7 +455,7 @@ operation_request person_by_username::build() const
 error_code person_by_username::parse(raw_reply& r, result_type& out) const
 {
     if (succeeded(r))
-        out = person_of(r);
+        read_person(r, out);
     return {};
 }
 
