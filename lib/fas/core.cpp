@@ -171,9 +171,10 @@ error_code build_http_request(const fas_core& core, const operation_request& req
     if (!core.params.user_agent.empty())
         out.headers.set(bhttp::field::user_agent, core.params.user_agent);
     http::form identity_fields;  // after the operation's own fields, as python-fedora sent them
+    std::string csrf_token;
     if (send_session) {
         out.headers.set(bhttp::field::cookie, std::string(session_cookie) + "=" + auth.session_id);
-        identity_fields.add("_csrf_token", csrf_token_for(auth.session_id));
+        csrf_token = csrf_token_for(auth.session_id);
     }
     if (auth.has_credentials()) {
         if (auth.http_basic) {
@@ -185,6 +186,12 @@ error_code build_http_request(const fas_core& core, const operation_request& req
         }
     }
     out.body = req.form.encode();
+    if (!csrf_token.empty()) {
+        // Hex digits: nothing to encode, so no form of its own to build and encode.
+        if (!out.body.empty())
+            out.body.push_back('&');
+        out.body.append("_csrf_token=").append(csrf_token);
+    }
     if (!identity_fields.empty()) {
         if (!out.body.empty())
             out.body.push_back('&');
