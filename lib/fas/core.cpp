@@ -170,32 +170,28 @@ error_code build_http_request(const fas_core& core, const operation_request& req
     out.headers.set(bhttp::field::accept, "application/json");
     if (!core.params.user_agent.empty())
         out.headers.set(bhttp::field::user_agent, core.params.user_agent);
-    http::form identity_fields;  // after the operation's own fields, as python-fedora sent them
-    std::string csrf_token;
+    // The operation's own fields first, then the identity's, as python-fedora sent them.
+    out.body = req.form.encode();
+    auto next_field = [&] {
+        if (!out.body.empty())
+            out.body.push_back('&');
+    };
     if (send_session) {
         out.headers.set(bhttp::field::cookie, std::string(session_cookie) + "=" + auth.session_id);
-        csrf_token = csrf_token_for(auth.session_id);
+        next_field();
+        out.body.append("_csrf_token=").append(csrf_token_for(auth.session_id));  // hex: nothing to encode
     }
     if (auth.has_credentials()) {
         if (auth.http_basic) {
             out.headers.set(bhttp::field::authorization, "Basic " + base64(auth.username + ":" + auth.password));
         } else {
-            identity_fields.add("user_name", auth.username);
-            identity_fields.add("password", auth.password);
-            identity_fields.add("login", "Login");
+            http::form login;
+            login.add("user_name", auth.username);
+            login.add("password", auth.password);
+            login.add("login", "Login");
+            next_field();
+            out.body += login.encode();
         }
-    }
-    out.body = req.form.encode();
-    if (!csrf_token.empty()) {
-        // Hex digits: nothing to encode, so no form of its own to build and encode.
-        if (!out.body.empty())
-            out.body.push_back('&');
-        out.body.append("_csrf_token=").append(csrf_token);
-    }
-    if (!identity_fields.empty()) {
-        if (!out.body.empty())
-            out.body.push_back('&');
-        out.body += identity_fields.encode();
     }
     if (!out.body.empty())
         out.headers.set(bhttp::field::content_type, "application/x-www-form-urlencoded");
