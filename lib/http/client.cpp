@@ -9,6 +9,7 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/detail/scheduler.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -29,6 +30,8 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -227,7 +230,7 @@ struct connection
 
 class client_impl;
 
-// What a call starts with when the pool has decided for it before its coroutine runs.
+// What a call starts with when the pool has decided for it before the call runs.
 struct origin_pool;
 
 struct handoff
@@ -241,7 +244,7 @@ struct handoff
     clock::duration waited{};
 };
 
-// A new call queued for a connection. It holds no coroutine frame while it waits: just
+// A new call queued for a connection. It holds no call state while it waits: just
 // the request and the handler, so that a hundred thousand queued calls cost little.
 struct queued_call
 {
@@ -253,8 +256,8 @@ struct queued_call
 };
 
 // A call waiting for a connection: a queued new call, or a running call (a redirect or a
-// retry) whose coroutine waits on `timer`. Shared with the releasing side, which may still
-// hold it after the waiting coroutine has moved on.
+// retry) whose `acquire` coroutine waits on `timer`. Shared with the releasing side, which
+// may still hold it after the waiting coroutine has moved on.
 struct waiter
 {
     waiter() = default;
@@ -266,7 +269,7 @@ struct waiter
     bool closed = false;               // the client shut down
 };
 
-// Starts a call's coroutine (defined with run_call below).
+// Starts a call (defined with the call's steps below).
 void spawn_call(std::shared_ptr<client_impl> impl, request&& req,
                 asio::any_completion_handler<client::completion_signature> handler,
                 std::optional<handoff> first);
@@ -295,7 +298,7 @@ struct origin_pool : std::enable_shared_from_this<origin_pool>
     bool closed = false;
     origin_stats counters;
     // Fails queued calls at their deadlines: one timer for the whole queue, armed for the
-    // earliest deadline (a queued call has no coroutine, hence no timer of its own).
+    // earliest deadline (a queued call has no state yet, hence no timer of its own).
     asio::steady_timer expiry;
     clock::time_point expiry_armed_for = clock::time_point::max();
 
@@ -627,6 +630,29 @@ struct acquired
     bool reused = false;
 };
 
+// CR, LF or NUL in a header would end it early and let the rest of the value become headers
+// of its own (or a second request). Eight bytes at a time: every header of every call passes
+// here, and a byte-by-byte loop cost six instructions a byte.
+bool breaks_header_line(std::string_view s)
+{
+    constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    // Non-zero when some byte of v is b (the classic "has a zero byte" test on v ^ b...b).
+    const auto has_byte = [](std::uint64_t v, unsigned char b) {
+        v ^= ones * b;
+        return (v - ones) & ~v & highs;
+    };
+    std::uint64_t found = 0;
+    std::size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+        std::uint64_t v;
+        std::memcpy(&v, s.data() + i, 8);
+        found |= has_byte(v, '\r') | has_byte(v, '\n') | has_byte(v, '\0');
+    }
+    for (; i < s.size(); ++i)
+        found |= (s[i] == '\r') | (s[i] == '\n') | (s[i] == '\0');
+    return found != 0;
+}
+
 error_code fail(diagnostics& d, errc e, std::string message, error_code cause = {})
 {
     d.message = std::move(message);
@@ -637,6 +663,7 @@ error_code fail(diagnostics& d, errc e, std::string message, error_code cause = 
 asio::awaitable<acquired> acquire(origin_pool& pool, clock::time_point deadline, bool force_new,
                                   diagnostics& diag)
 {
+    co_await asio::this_coro::throw_if_cancelled(false);
     std::shared_ptr<waiter> w;
     std::vector<std::unique_ptr<connection>> stale;
     {
@@ -678,10 +705,10 @@ asio::awaitable<acquired> acquire(origin_pool& pool, clock::time_point deadline,
     co_return acquired{fail(diag, errc::timeout, "deadline passed while waiting for a connection"), nullptr, false};
 }
 
-asio::awaitable<error_code> open_connection(connection& c, const boost::urls::url_view& url,
-                                            bool insecure, deadline_guard& guard,
-                                            diagnostics& diag)
+asio::awaitable<error_code> open_connection(connection& c, boost::urls::url_view url, bool insecure,
+                                            deadline_guard& guard, diagnostics& diag)
 {
+    co_await asio::this_coro::throw_if_cancelled(false);
     const std::string host(url.host_address());
     const std::string port = url.has_port() ? std::string(url.port())
                                             : (url.scheme() == "https" ? "443" : "80");
@@ -744,44 +771,6 @@ constexpr std::size_t streamed_read_size = 64 * 1024;  // Beast's largest read
 // Interim (1xx) answers before the final one; more than this is a broken server.
 constexpr int max_interim_responses = 8;
 
-// Writes the request and reads the final response into `parser` (made by `make_parser`).
-// Interim 1xx responses (100 Continue, 102, 103 Early Hints) are read and dropped, as
-// RFC 9110 §15.2 asks of a client; 101 is returned (nothing asked for an upgrade).
-template <class Stream, class MakeParser>
-asio::awaitable<exchange_outcome> exchange(Stream& stream, connection& c,
-                                           bhttp::request<bhttp::string_body>& req,
-                                           std::optional<response_parser>& parser,
-                                           MakeParser make_parser)
-{
-    exchange_outcome out;
-    auto [wec, written] = co_await bhttp::async_write(stream, req, tuple_awaitable);
-    out.bytes_sent = written;
-    if (wec) {
-        out.ec = wec;
-        co_return out;
-    }
-    for (int interim = 0;; ++interim) {
-        make_parser(parser);
-        // Beast reads at most what the buffer already holds room for (512 bytes at first,
-        // and it never grows while the parser keeps up): a 1 KB answer took three reads
-        // and a 5 MB dump ten thousand. Room for a whole small answer, and for 64 KB reads
-        // of a streamed one, costs one allocation per connection.
-        const std::size_t room = parser->get().body().sink ? streamed_read_size : read_size;
-        if (c.buffer.capacity() < room)
-            c.buffer.reserve(room);
-        auto [rec, read] = co_await bhttp::async_read(stream, c.buffer, *parser, tuple_awaitable);
-        out.got_response_bytes = out.got_response_bytes || parser->got_some() || read > 0;
-        out.ec = rec;
-        const unsigned status = rec ? 0 : parser->get().result_int();
-        if (rec || status < 100 || status >= 200 || status == 101)
-            co_return out;
-        if (interim == max_interim_responses) {
-            out.ec = bhttp::error::bad_status;
-            co_return out;
-        }
-    }
-}
-
 // Maps a failed exchange to the SDK's kinds.
 error_code classify_exchange_error(const error_code& ec, diagnostics& diag)
 {
@@ -839,11 +828,35 @@ std::chrono::milliseconds backoff_for(const retry_policy& p, unsigned attempt,
     return wait;
 }
 
-// Everything one call keeps while it runs, on the heap: GCC gives every local of a
-// coroutine its own slot in the frame for the whole call, which made run_call's frame
-// 4.4 KiB, and Asio recycles frames of up to 1 KiB only (a bigger one costs an aligned
-// allocation and free per call). So the coroutine below only waits; each step between two
-// waits is a member function here, whose locals live on the stack.
+// Where a call is while it waits; the handler that resumes it goes on from there.
+enum class waiting_for { connection, connect, write, read, backoff };
+
+// Forwards the caller's cancellation to the call's own signal, on the call's executor (the
+// caller may emit from elsewhere). Only terminal cancellation: an HTTP exchange cannot be
+// partly undone.
+struct forward_cancellation
+{
+    forward_cancellation(std::shared_ptr<asio::cancellation_signal> s, asio::any_io_executor e)
+        : signal(std::move(s)), ex(std::move(e))
+    {
+    }
+
+    std::shared_ptr<asio::cancellation_signal> signal;
+    asio::any_io_executor ex;
+
+    void operator()(asio::cancellation_type type)
+    {
+        if ((type & asio::cancellation_type::terminal) == asio::cancellation_type::none)
+            return;
+        asio::dispatch(ex, [s = signal] { s->emit(asio::cancellation_type::terminal); });
+    }
+};
+
+// Everything one call keeps while it runs, on the heap. The common path (a kept-alive
+// connection: write, read) is driven by plain completion handlers (see `resume` below): a
+// coroutine per call cost a frame per wait, a post to start and one to finish, most of the
+// instructions the SDK spent beyond a raw Beast client. The rare waits (a pool queue after
+// a retry or a redirect, opening a connection) are coroutines of their own.
 struct call
 {
     call(std::shared_ptr<client_impl> i, request&& r, std::optional<handoff> f)
@@ -865,7 +878,7 @@ struct call
             guard->timer.cancel();
     }
 
-    // What a step asks the coroutine to do next.
+    // What a step asks the driver (`go_on` below) to do next.
     enum class next { finished, go_on, again, backoff };
 
     std::shared_ptr<client_impl> impl;
@@ -889,13 +902,32 @@ struct call
     bool tls = false;
     std::shared_ptr<origin_pool> pool;
     acquired a;
-    bool acquired_already = false;  // the pool decided before the coroutine ran
+    bool acquired_already = false;  // the pool decided before the call ran
     std::unique_ptr<connection> conn;
     bool fresh_connection = false;  // to be opened before the exchange
     std::optional<response_parser> parser;
     exchange_outcome out;
     std::chrono::milliseconds backoff{0};
     bool backoff_cancellable = true;
+    bool has_host = false;  // the fields hold a Host header (the caller's, or one set before)
+    std::optional<asio::steady_timer> backoff_timer;
+    clock::time_point wait_start{};
+    int interim = 0;  // 1xx answers read so far in this exchange
+
+    // How the call ends and where it is resumed.
+    asio::any_completion_handler<client::completion_signature> handler;
+    asio::any_io_executor ex;  // the call's own: the io_context's, or a strand of it
+    asio::any_completion_executor handler_ex;
+    asio::any_completion_executor handler_work;  // tracks work on another execution context
+    std::shared_ptr<asio::cancellation_signal> cancellation;  // when the caller can cancel
+    waiting_for waiting = waiting_for::connection;
+    bool initiating = false;  // an operation is being started (see `resume`)
+    bool went_async = false;  // the initiating function has returned
+
+    asio::cancellation_slot own_slot() const noexcept
+    {
+        return cancellation ? cancellation->slot() : asio::cancellation_slot();
+    }
 
     diagnostics& diag() { return result.resp.diag; }
 
@@ -932,23 +964,53 @@ struct call
         if (url.host_address().empty())
             return fail_with(errc::invalid_argument, "URL has no host");
 
-        // CR, LF or NUL in a header would end it early and let the rest of the value become
-        // headers of its own (or a second request): refused before any I/O. Beast writes
-        // whatever the fields hold, so this is the one place that stands between a value
-        // from the caller (a user agent, a cookie, a token) and the wire.
-        const std::string_view bad_header_chars("\r\n\0", 3);
-        for (const auto& f : req.headers)
-            if (f.name_string().find_first_of(bad_header_chars) != std::string_view::npos ||
-                f.value().find_first_of(bad_header_chars) != std::string_view::npos)
+        // A header that breaks its line is refused before any I/O. Beast writes whatever the
+        // fields hold, so this is the one place that stands between a value from the caller
+        // (a user agent, a cookie, a token) and the wire. The same walk notes which of the
+        // headers the transport adds the caller set, so that adding them needs no lookup.
+        bool has_user_agent = false, has_accept_encoding = false, has_connection = false,
+             has_framing = false;
+        for (const auto& f : req.headers) {
+            if (breaks_header_line(f.name_string()) || breaks_header_line(f.value()))
                 return fail_with(errc::invalid_argument,
                                  "a header (" + std::string(f.name_string().substr(0, 64)) +
                                      ") contains CR, LF or NUL");
-        if (params.user_agent.find_first_of(bad_header_chars) != std::string::npos)
+            switch (f.name()) {
+            case bhttp::field::host: has_host = true; break;
+            case bhttp::field::user_agent: has_user_agent = true; break;
+            case bhttp::field::accept_encoding: has_accept_encoding = true; break;
+            case bhttp::field::connection: has_connection = true; break;
+            case bhttp::field::content_length:
+            case bhttp::field::transfer_encoding: has_framing = true; break;
+            default: break;
+            }
+        }
+        if (breaks_header_line(params.user_agent))
             return fail_with(errc::invalid_argument, "the user agent contains CR, LF or NUL");
 
-        static_cast<fields&>(breq) = std::move(req.headers);  // method and target are set per attempt
+        // The headers that stay the same over redirects and retries; the request line and
+        // Host are set per attempt, and a redirect that turns the request into a GET drops
+        // the body and its headers itself (see `follow`).
+        static_cast<fields&>(breq) = std::move(req.headers);
         breq.version(11);
+        breq.method(req.method);
         breq.body() = std::move(req.body);
+        if (!has_user_agent)
+            breq.insert(bhttp::field::user_agent, params.user_agent);
+        if (params.accept_gzip && !has_accept_encoding)
+            breq.insert(bhttp::field::accept_encoding, "gzip");
+        if (has_connection)
+            breq.keep_alive(true);  // HTTP/1.1 keeps the connection alive unless told otherwise
+        const auto size = breq.body().size();
+        if (has_framing || req.method == verb::trace) {
+            breq.prepare_payload();
+        } else if (size > 0 || req.method == verb::post || req.method == verb::put ||
+                   req.method == verb::options) {
+            // What prepare_payload sets, without its three lookups by name.
+            char digits[24];
+            const auto end = std::to_chars(digits, digits + sizeof digits, size).ptr;
+            breq.insert(bhttp::field::content_length, std::string_view(digits, end - digits));
+        }
 
         guard = std::make_shared<deadline_guard>(ex);
         guard->timer.expires_at(deadline);
@@ -965,7 +1027,7 @@ struct call
     }
 
     // Before each attempt: the pool of the URL's origin and the request line and headers
-    // for it; takes what the pool decided before the coroutine ran, if it did.
+    // for it; takes what the pool decided before the call ran, if it did.
     next begin_attempt()
     {
         tls = url.scheme_id() == boost::urls::scheme::https;
@@ -976,17 +1038,16 @@ struct call
         breq.method(req.method);
         breq.target(url.encoded_target().empty() ? std::string_view("/")
                                                  : std::string_view(url.encoded_target()));
-        breq.set(bhttp::field::host, url.encoded_host_and_port());
-        if (breq.find(bhttp::field::user_agent) == breq.end())
-            breq.set(bhttp::field::user_agent, params.user_agent);
-        breq.keep_alive(true);
-        if (params.accept_gzip && breq.find(bhttp::field::accept_encoding) == breq.end())
-            breq.set(bhttp::field::accept_encoding, "gzip");
-        breq.prepare_payload();
+        if (has_host) {
+            breq.set(bhttp::field::host, url.encoded_host_and_port());
+        } else {
+            breq.insert(bhttp::field::host, url.encoded_host_and_port());
+            has_host = true;
+        }
 
         acquired_already = false;
         if (first) {
-            // The pool decided before this coroutine started (see enqueue_or_spawn).
+            // The pool decided before this call started (see enqueue_or_spawn).
             pool_wait += first->waited;
             if (first->ec)
                 return fail_with(static_cast<errc>(first->ec.value()), std::move(first->message));
@@ -1121,7 +1182,9 @@ struct call
         // message ended: the connection cannot carry another exchange.
         // A body that ended with the connection (no length, not chunked) cannot leave the
         // connection alive, whatever the headers claim.
-        const bool reusable = msg.keep_alive() && !parser->need_eof() && conn->buffer.size() == 0;
+        // The parser's own reading of the framing headers (the message's keep_alive()
+        // would look the Connection header up again by name).
+        const bool reusable = parser->keep_alive() && !parser->need_eof() && conn->buffer.size() == 0;
         pool->release(std::move(conn), reusable);
 
         const unsigned status = msg.result_int();
@@ -1199,52 +1262,269 @@ struct call
     }
 };
 
-// The waits of one call; everything else is in `call`. Completes with the call itself, so
-// that co_spawn's own frame stays small too.
-asio::awaitable<std::unique_ptr<call>> run_call(std::unique_ptr<call> c)
+// The steps between the waits of one call. Each takes the call by reference: a step that
+// throws leaves it with its caller, which fails it (see `resume`).
+void attempt(std::unique_ptr<call>& c);
+void after_acquired(std::unique_ptr<call>& c);
+void exchange(std::unique_ptr<call>& c);
+void read_response(std::unique_ptr<call>& c);
+void go_on(std::unique_ptr<call>& c, call::next step);
+void complete(std::unique_ptr<call>& c);
+
+// The completion handler of whatever a call waits for. It owns the call meanwhile, and it
+// runs on the call's executor with the call's cancellation slot.
+struct resume
 {
-    co_await asio::this_coro::throw_if_cancelled(false);
-    const auto ex = co_await asio::this_coro::executor;
-    if (c->prepare(ex) == call::next::finished)
-        co_return c;
-    for (;;) {
-        if (c->begin_attempt() == call::next::finished)
-            co_return c;
-        if (!c->acquired_already) {
-            const auto wait_start = clock::now();
-            c->a = co_await acquire(*c->pool, c->deadline, c->force_new, c->diag());
-            c->pool_wait += clock::now() - wait_start;
-        }
-        if (c->after_acquire() == call::next::finished)
-            co_return c;
-        call::next step = call::next::go_on;
-        if (c->fresh_connection) {
-            if (auto ec = co_await open_connection(*c->conn, c->url, c->params.tls.insecure, *c->guard,
-                                                   c->diag()))
-                step = c->after_connect_failure(ec);
-        }
-        if (step == call::next::go_on) {
-            c->before_exchange();
-            auto make_parser = [p = c.get()](std::optional<response_parser>& parser) { p->make_parser(parser); };
-            // Not a conditional expression: GCC 12 evaluates co_await in both arms of one.
-            if (c->conn->secure)
-                c->out = co_await exchange(*c->conn->secure, *c->conn, c->breq, c->parser, make_parser);
+    explicit resume(std::unique_ptr<call> owned) : self(owned.get()), c(std::move(owned)) {}
+    resume(resume&&) noexcept = default;
+    resume& operator=(resume&&) = delete;
+
+    // An operation whose start threw (an allocation failed) destroys its handler unrun:
+    // the call then goes back to the step that started it, which fails it once.
+    ~resume()
+    {
+        if (c && c->initiating)
+            (void)c.release();
+    }
+
+    using executor_type = asio::any_io_executor;
+    executor_type get_executor() const noexcept { return self->ex; }
+    using cancellation_slot_type = asio::cancellation_slot;
+    cancellation_slot_type get_cancellation_slot() const noexcept { return self->own_slot(); }
+
+    void operator()(error_code ec, std::size_t n = 0)
+    {
+        run([&](std::unique_ptr<call>& c) { on_io(c, ec, n); });
+    }
+
+    void operator()(std::exception_ptr ep, acquired a)
+    {
+        run([&](std::unique_ptr<call>& c) {
+            if (ep)
+                std::rethrow_exception(ep);
+            c->a = std::move(a);
+            c->pool_wait += clock::now() - c->wait_start;
+            after_acquired(c);
+        });
+    }
+
+    void operator()(std::exception_ptr ep, error_code ec)
+    {
+        run([&](std::unique_ptr<call>& c) {
+            if (ep)
+                std::rethrow_exception(ep);
+            if (ec)
+                go_on(c, c->after_connect_failure(ec));
             else
-                c->out = co_await exchange(*c->conn->plain, *c->conn, c->breq, c->parser, make_parser);
-            step = c->after_exchange();
-        }
-        if (step == call::next::finished)
-            co_return c;
-        if (step == call::next::backoff) {
-            asio::steady_timer t(ex, c->backoff);
-            auto [wec] = co_await t.async_wait(tuple_awaitable);
-            if (wec && c->backoff_cancellable) {
-                c->fail_with(errc::cancelled, "cancelled during backoff", wec);
-                co_return c;
-            }
+                exchange(c);
+        });
+    }
+
+    // Runs one step. Only an allocation failure and the like throw here; the call then
+    // completes with an error, unless the throw came from the caller's own handler.
+    template <class Step>
+    void run(Step&& step)
+    {
+        std::unique_ptr<call> owned = std::move(c);
+        owned->went_async = true;
+        // What the finished operation left in the slot must not outlive it (as co_await does).
+        if (owned->cancellation)
+            owned->cancellation->slot().clear();
+        try {
+            step(owned);
+        } catch (...) {
+            if (!owned)
+                throw;
+            fail_internal(owned, std::current_exception());
         }
     }
+
+    static void fail_internal(std::unique_ptr<call>& c, std::exception_ptr ep)
+    {
+        std::string what = "internal failure";
+        try {
+            std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+            what += std::string(": ") + e.what();
+        } catch (...) {
+        }
+        c->result.resp.diag.message = std::move(what);
+        c->result.ec = make_error_code(errc::protocol_error);
+        complete(c);
+    }
+
+    static void on_io(std::unique_ptr<call>& c, error_code ec, std::size_t n);
+
+    call* self;  // for the associations: Asio reads them before the handler moves
+    std::unique_ptr<call> c;
+};
+
+// Starts an operation that completes with `resume`; the call belongs to it from then on.
+template <class Initiate>
+void wait_for(std::unique_ptr<call>& c, waiting_for what, Initiate&& initiate)
+{
+    call* p = c.get();
+    p->waiting = what;
+    p->initiating = true;
+    try {
+        initiate(resume(std::move(c)));
+    } catch (...) {
+        p->initiating = false;
+        c.reset(p);  // ~resume gave it back
+        throw;
+    }
+    // The handler cannot have run yet: it runs on the call's executor, which is running this.
+    p->initiating = false;
 }
+
+void attempt(std::unique_ptr<call>& c)
+{
+    if (c->begin_attempt() == call::next::finished)
+        return complete(c);
+    if (c->acquired_already)
+        return after_acquired(c);
+    c->wait_start = clock::now();
+    wait_for(c, waiting_for::connection, [p = c.get()](resume&& r) {
+        asio::co_spawn(p->ex, acquire(*p->pool, p->deadline, p->force_new, p->diag()), std::move(r));
+    });
+}
+
+void after_acquired(std::unique_ptr<call>& c)
+{
+    if (c->after_acquire() == call::next::finished)
+        return complete(c);
+    if (!c->fresh_connection)
+        return exchange(c);
+    wait_for(c, waiting_for::connect, [p = c.get()](resume&& r) {
+        asio::co_spawn(p->ex, open_connection(*p->conn, p->url, p->params.tls.insecure, *p->guard, p->diag()),
+                       std::move(r));
+    });
+}
+
+void exchange(std::unique_ptr<call>& c)
+{
+    c->before_exchange();
+    c->out = exchange_outcome{};
+    c->interim = 0;
+    wait_for(c, waiting_for::write, [p = c.get()](resume&& r) {
+        if (p->conn->secure)
+            bhttp::async_write(*p->conn->secure, p->breq, std::move(r));
+        else
+            bhttp::async_write(*p->conn->plain, p->breq, std::move(r));
+    });
+}
+
+// Reads the final response into the call's parser. Interim 1xx responses (100 Continue,
+// 102, 103 Early Hints) are read and dropped, as RFC 9110 §15.2 asks of a client; 101 is
+// returned (nothing asked for an upgrade).
+void read_response(std::unique_ptr<call>& c)
+{
+    c->make_parser(c->parser);
+    // Beast reads at most what the buffer already holds room for (512 bytes at first, and
+    // it never grows while the parser keeps up): a 1 KB answer took three reads and a 5 MB
+    // dump ten thousand. Room for a whole small answer, and for 64 KB reads of a streamed
+    // one, costs one allocation per connection.
+    const std::size_t room = c->parser->get().body().sink ? streamed_read_size : read_size;
+    if (c->conn->buffer.capacity() < room)
+        c->conn->buffer.reserve(room);
+    wait_for(c, waiting_for::read, [p = c.get()](resume&& r) {
+        if (p->conn->secure)
+            bhttp::async_read(*p->conn->secure, p->conn->buffer, *p->parser, std::move(r));
+        else
+            bhttp::async_read(*p->conn->plain, p->conn->buffer, *p->parser, std::move(r));
+    });
+}
+
+void resume::on_io(std::unique_ptr<call>& c, error_code ec, std::size_t n)
+{
+    exchange_outcome& out = c->out;
+    switch (c->waiting) {
+    case waiting_for::write:
+        out.bytes_sent = n;
+        out.ec = ec;
+        if (ec)
+            return go_on(c, c->after_exchange());
+        return read_response(c);
+    case waiting_for::read: {
+        out.got_response_bytes = out.got_response_bytes || c->parser->got_some() || n > 0;
+        out.ec = ec;
+        const unsigned status = ec ? 0 : c->parser->get().result_int();
+        if (ec || status < 100 || status >= 200 || status == 101)
+            return go_on(c, c->after_exchange());
+        if (c->interim == max_interim_responses) {
+            out.ec = bhttp::error::bad_status;
+            return go_on(c, c->after_exchange());
+        }
+        ++c->interim;
+        return read_response(c);
+    }
+    case waiting_for::backoff:
+        if (ec && c->backoff_cancellable) {
+            c->fail_with(errc::cancelled, "cancelled during backoff", ec);
+            return complete(c);
+        }
+        return attempt(c);
+    case waiting_for::connection:
+    case waiting_for::connect:
+        break;  // these complete through the other overloads
+    }
+    throw std::logic_error("a call resumed from an unexpected wait");
+}
+
+void go_on(std::unique_ptr<call>& c, call::next step)
+{
+    switch (step) {
+    case call::next::finished:
+        return complete(c);
+    case call::next::go_on:
+    case call::next::again:
+        return attempt(c);
+    case call::next::backoff:
+        c->backoff_timer.emplace(c->ex, c->backoff);
+        wait_for(c, waiting_for::backoff, [p = c.get()](resume&& r) { p->backoff_timer->async_wait(std::move(r)); });
+        return;
+    }
+}
+
+// Hands the result to the caller's handler, on the handler's executor: at once if the
+// call went asynchronous (the caller's initiating function has returned), posted if not.
+void complete(std::unique_ptr<call>& c)
+{
+    auto ex = std::move(c->handler_ex);
+    auto work = std::move(c->handler_work);
+    const auto own_ex = c->ex;
+    const bool went_async = c->went_async;
+    auto deliver = [c = std::move(c)]() mutable {
+        auto h = std::move(c->handler);
+        std::move(h)(c->result.ec, std::move(c->result.resp));
+    };
+    if (went_async)
+        asio::dispatch(ex, std::move(deliver));
+    else  // through the call's own executor: Asio cannot post to an any_completion_executor
+        asio::post(own_ex, [ex = std::move(ex), work = std::move(work), deliver = std::move(deliver)]() mutable {
+            asio::dispatch(ex, std::move(deliver));
+        });
+}
+
+// The first step, on the call's executor.
+struct start_call
+{
+    std::unique_ptr<call> c;
+
+    void operator()()
+    {
+        call* p = c.get();
+        try {
+            if (p->prepare(p->ex) == call::next::finished)
+                return complete(c);
+            attempt(c);
+        } catch (...) {
+            if (!c)
+                throw;
+            resume::fail_internal(c, std::current_exception());
+        }
+    }
+};
 
 } // namespace
 
@@ -1256,26 +1536,21 @@ void spawn_call(std::shared_ptr<client_impl> impl, request&& req,
     auto slot = asio::get_associated_cancellation_slot(handler);
     // Checked: Asio 1.81 may hand back an empty executor when an allocation fails here.
     auto handler_ex = fedora::detail::associated_executor_checked(handler, call_ex);
-    auto done = [h = std::move(handler)](std::exception_ptr ep, std::unique_ptr<call> c) mutable {
-        if (ep || !c) {
-            // Only std::bad_alloc and the like can get here: the call's code catches the rest.
-            response resp;
-            resp.diag.message = "internal failure";
-            try {
-                if (ep)
-                    std::rethrow_exception(ep);
-            } catch (const std::exception& e) {
-                resp.diag.message = std::string("internal failure: ") + e.what();
-            } catch (...) {
-            }
-            std::move(h)(make_error_code(errc::protocol_error), std::move(resp));
-            return;
-        }
-        std::move(h)(c->result.ec, std::move(c->result.resp));
-    };
     auto c = std::make_unique<call>(std::move(impl), std::move(req), std::move(first));
-    asio::co_spawn(call_ex, run_call(std::move(c)),
-                   asio::bind_executor(handler_ex, asio::bind_cancellation_slot(slot, std::move(done))));
+    c->handler.swap(handler);  // Asio 1.81's move assignment recurses without end
+    c->ex = call_ex;
+    // Pending operations keep the call's own io_context running; a handler that runs
+    // elsewhere needs its context kept running too, as co_spawn or async_compose would.
+    const auto* own = call_ex.target<asio::io_context::executor_type>();
+    const auto* theirs = handler_ex.target<asio::io_context::executor_type>();
+    if (!own || !theirs || &own->context() != &theirs->context())
+        c->handler_work = asio::prefer(handler_ex, asio::execution::outstanding_work.tracked);
+    c->handler_ex = std::move(handler_ex);
+    if (slot.is_connected()) {
+        c->cancellation = std::make_shared<asio::cancellation_signal>();
+        slot.template emplace<forward_cancellation>(c->cancellation, call_ex);
+    }
+    asio::dispatch(call_ex, start_call{std::move(c)});
 }
 
 void start_all(std::vector<to_start>& calls)
@@ -1289,7 +1564,7 @@ void start_all(std::vector<to_start>& calls)
 
 namespace {
 
-// Cancels a call while it is queued; once it runs, its coroutine takes the slot over.
+// Cancels a call while it is queued; once it runs, spawn_call takes the slot over.
 struct cancel_queued_call
 {
     cancel_queued_call(const std::shared_ptr<origin_pool>& p, const std::shared_ptr<waiter>& w)
@@ -1312,7 +1587,7 @@ struct cancel_queued_call
 } // namespace
 
 // A call that can have a connection (or the right to open one) now starts at once; one
-// that cannot waits in the pool's queue as a request and a handler, without a coroutine.
+// that cannot waits in the pool's queue as a request and a handler, without call state.
 void enqueue_or_spawn(std::shared_ptr<client_impl> impl, request&& req,
                       asio::any_completion_handler<client::completion_signature> handler)
 {

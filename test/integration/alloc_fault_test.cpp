@@ -6,9 +6,11 @@
 // What the SDK guarantees when an allocation fails (and what is asserted here):
 //   * std::bad_alloc thrown by the initiating function (async_person_by_id itself): the
 //     call did not start; its handler is never called.
-//   * inside the call's own coroutine (the transport's run_call): caught there; the call
-//     completes once with an error (errc::protocol_error, "internal failure: ...").
-//   * inside an Asio handler outside that coroutine (the FAS layer's continuation, a
+//   * inside the transport's own steps of the call (its completion handlers, the coroutines
+//     that open a connection or wait in the pool's queue, and the start of each operation):
+//     caught there; the call completes once with an error (errc::protocol_error,
+//     "internal failure: ...").
+//   * inside an Asio handler outside those steps (the FAS layer's continuation, a
 //     timer, the strand): the exception propagates out of io_context::run(), as Asio
 //     specifies for any handler that throws. The io_context stays usable (run() is called
 //     again); that call's handler runs at most once (its handler may be the one that was

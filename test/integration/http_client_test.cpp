@@ -89,6 +89,73 @@ TEST_CASE("a GET through the pool reaches the server and comes back")
     CHECK(resp.diag.attempts == 1);
 }
 
+TEST_CASE("the headers the transport adds: framing, Host, User-Agent, keep-alive, each once")
+{
+    auto server = start_echo_server();
+    asio::io_context ioc;
+    http::client_params p;
+    p.accept_gzip = true;
+    http::client client(ioc.get_executor(), p);
+    const std::string host = "127.0.0.1:" + std::to_string(server->port());
+    auto sent = [&](http::request r) {
+        auto o = send_one(ioc, client, std::move(r));
+        REQUIRE(!o.ec);
+        auto req = server->last_request();
+        REQUIRE(req.has_value());
+        return *req;
+    };
+    auto count = [](const emu::http_request& r, bhttp::field f) {
+        auto range = r.equal_range(f);
+        return std::distance(range.first, range.second);
+    };
+    auto check_common = [&](const emu::http_request& r) {
+        CHECK(count(r, bhttp::field::host) == 1);
+        CHECK(r[bhttp::field::host] == host);
+        CHECK(count(r, bhttp::field::user_agent) == 1);
+        CHECK(count(r, bhttp::field::accept_encoding) == 1);
+        CHECK(r.keep_alive());
+        CHECK(count(r, bhttp::field::transfer_encoding) == 0);
+    };
+
+    SUBCASE("a POST with a body: its length")
+    {
+        auto r = sent(post(server->origin() + "/echo", "a=1&b=22", false));
+        check_common(r);
+        CHECK(r[bhttp::field::content_length] == "8");
+        CHECK(r.body() == "a=1&b=22");
+        CHECK(r[bhttp::field::user_agent] == "fedora-client/0.1.0");
+        CHECK(r[bhttp::field::accept_encoding] == "gzip");
+    }
+    SUBCASE("a POST without a body: length 0")
+    {
+        auto r = sent(post(server->origin() + "/echo", "", false));
+        check_common(r);
+        CHECK(r[bhttp::field::content_length] == "0");
+    }
+    SUBCASE("a GET: no body, no length")
+    {
+        auto r = sent(get(server->origin() + "/echo"));
+        check_common(r);
+        CHECK(count(r, bhttp::field::content_length) == 0);
+    }
+    SUBCASE("the caller's own headers: kept once, or corrected where the wire needs it")
+    {
+        auto req = post(server->origin() + "/echo", "abc", false);
+        req.headers.set(bhttp::field::user_agent, "mine/1.0");
+        req.headers.set(bhttp::field::accept_encoding, "identity");
+        req.headers.set(bhttp::field::host, "elsewhere.example");
+        req.headers.set(bhttp::field::connection, "close");
+        req.headers.set(bhttp::field::content_length, "99");
+        auto r = sent(std::move(req));
+        check_common(r);
+        CHECK(r[bhttp::field::user_agent] == "mine/1.0");
+        CHECK(r[bhttp::field::accept_encoding] == "identity");
+        CHECK(r[bhttp::field::content_length] == "3");
+        CHECK(r.body() == "abc");
+        CHECK(client.stats().origins.at(0).idle == 1);  // the connection stayed open
+    }
+}
+
 TEST_CASE("1,000 sequential-and-concurrent requests share a pool of 8")
 {
     auto server = start_echo_server();
