@@ -86,10 +86,12 @@ error_code read_fas_answer(http::response& resp, raw_reply& out, json_dump_sink*
 {
     out.status = resp.status();
     out.diag.http_status = resp.status();
-    for (auto it = resp.message.find(bhttp::field::set_cookie); it != resp.message.end() &&
-                                                                 it->name() == bhttp::field::set_cookie;
-         ++it) {
-        std::string_view v = it->value();
+    // Every Set-Cookie in the order received (they need not be next to each other), found
+    // by the parsed name: a lookup by name compares strings.
+    for (const auto& field : resp.message) {
+        if (field.name() != bhttp::field::set_cookie)
+            continue;
+        std::string_view v = field.value();
         v = v.substr(0, v.find(';'));
         auto eq = v.find('=');
         if (eq != std::string_view::npos && v.substr(0, eq) == session_cookie)

@@ -283,3 +283,37 @@ TEST_CASE("malformed content through the FAS and Bodhi operation parsers: typed 
     // connections; the bad content never made the transport drop or misuse one.
     CHECK(server.requests() == 2 * vectors.size());
 }
+
+TEST_CASE("the FAS session cookie is read among other Set-Cookie headers, wherever they stand")
+{
+    const std::string person = R"({"success":true,"person":{"id":5,"username":"jdoe","email":"j@x"}})";
+    // The session cookie after another header, before it, and between two other cookies.
+    const std::vector<std::string> heads = {
+        "Set-Cookie: other=1; Path=/\r\nDate: Sun, 29 Nov 2026 06:00:00 GMT\r\n"
+        "Set-Cookie: tg-visit=f00d; Path=/\r\n",
+        "Set-Cookie: tg-visit=f00d; Path=/\r\nSet-Cookie: other=1\r\n",
+        "Set-Cookie: a=1\r\nX-Other: y\r\nSet-Cookie: tg-visit=f00d\r\nServer: z\r\nSet-Cookie: b=2\r\n",
+    };
+    raw_server server([&](std::size_t n, const std::string&) -> raw_answer {
+        return {with_body(heads[n % heads.size()], person), false};
+    });
+    asio::io_context ioc;
+    fedora::fas::client_params fp;
+    fp.base_url = server.origin() + "/accounts/";
+    fedora::fas::proxy_client fas(ioc.get_executor(), fp);
+    for (std::size_t i = 0; i < heads.size(); ++i) {
+        CAPTURE(i);
+        fedora::error_code ec;
+        fedora::fas::reply<fedora::fas::person> r;
+        fas.async_person_by_id(5, fedora::fas::auth_params::credentials("jdoe", "pw"),
+                               [&](fedora::error_code e, fedora::fas::reply<fedora::fas::person> rr) {
+                                   ec = e;
+                                   r = std::move(rr);
+                               });
+        ioc.restart();
+        ioc.run();
+        REQUIRE_MESSAGE(!ec, r.diag.message);
+        CHECK(r.value.username == "jdoe");
+        CHECK(r.session_id == "f00d");
+    }
+}
