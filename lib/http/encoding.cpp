@@ -155,6 +155,7 @@ std::string origin_of(const urls::url_view& url)
 std::string redact_url(const urls::url_view& url)
 {
     std::string s;
+    s.reserve(url.scheme().size() + 3 + url.encoded_host_and_port().size() + url.encoded_path().size());
     if (url.has_scheme()) {
         s.append(url.scheme());
         s.append("://");
