@@ -265,18 +265,17 @@ operation_request make_request(std::string_view fixed_path, std::initializer_lis
     operation_request req;
     req.path.assign(fixed_path);  // a literal of this file: already a safe relative path
     for (auto s : segments) {
-        if (s.empty() || s == "." || s == "..") {
-            // RFC 3986 makes "%2E%2E" equivalent to "..": no encoding keeps these from
-            // climbing out of the base path.
-            req.refused = make_error_code(errc::invalid_argument);
+        if (!req.path.empty() && req.path.back() != '/')
+            req.path.push_back('/');
+        if (auto ec = http::append_encoded_segment(req.path, s)) {
+            // "", "." or "..": RFC 3986 makes "%2E%2E" equivalent to "..", so no encoding
+            // keeps these from climbing out of the base path.
+            req.refused = ec;
             req.refused_message = s.empty() ? "an empty name cannot be a path segment"
                                             : "'.' and '..' cannot be path segments";
             req.path.clear();
             return req;
         }
-        if (!req.path.empty() && req.path.back() != '/')
-            req.path.push_back('/');
-        http::append_encoded_segment(req.path, s);
     }
     return req;
 }

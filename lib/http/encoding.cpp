@@ -113,19 +113,24 @@ const std::string* form::find(std::string_view key) const noexcept
     return nullptr;
 }
 
-error_code append_path_segment(urls::url& url, std::string_view segment)
+error_code append_encoded_segment(std::string& path, std::string_view segment)
 {
     if (segment.empty() || segment == "." || segment == "..")
         return make_error_code(errc::invalid_argument);
-    std::string path(url.encoded_path());
-    if (path.empty() || path.back() != '/')
-        path.push_back('/');
     append_encoded(path, segment, false);
-    url.set_encoded_path(path);
     return {};
 }
 
-void append_encoded_segment(std::string& path, std::string_view segment) { append_encoded(path, segment, false); }
+error_code append_path_segment(urls::url& url, std::string_view segment)
+{
+    std::string path(url.encoded_path());
+    if (path.empty() || path.back() != '/')
+        path.push_back('/');
+    if (auto ec = append_encoded_segment(path, segment))
+        return ec;
+    url.set_encoded_path(path);
+    return {};
+}
 
 urls::url join(const urls::url_view& base, std::string_view relative_path)
 {

@@ -78,6 +78,14 @@ TEST_CASE("dot and empty segments are refused, so nothing climbs out of the base
     }
     CHECK(!fedora::http::append_path_segment(u, "a/../.."));
     CHECK(u.encoded_path() == "/accounts/config/list/a%2F..%2F..");
+    // The string form refuses the same segments and leaves the path as it was.
+    std::string path = "config/list/";
+    for (const char* bad : {"..", ".", ""}) {
+        CHECK(fedora::http::append_encoded_segment(path, bad) == fedora::errc::invalid_argument);
+        CHECK(path == "config/list/");
+    }
+    CHECK(!fedora::http::append_encoded_segment(path, "../x y"));
+    CHECK(path == "config/list/..%2Fx%20y");
 }
 
 TEST_CASE("origin and redaction")

@@ -39,8 +39,9 @@ private:
 error_code append_path_segment(boost::urls::url& url, std::string_view segment);
 
 // The string form of append_path_segment, for a path being built as text: appends
-// `segment` encoded the same way (the caller refuses "", "." and "..").
-void append_encoded_segment(std::string& path, std::string_view segment);
+// `segment` encoded the same way, and refuses "", "." and ".." the same way (the path is
+// left unchanged).
+[[nodiscard]] error_code append_encoded_segment(std::string& path, std::string_view segment);
 
 // Joins a base URL ("https://host/accounts/") and a relative path of literal,
 // already-safe segments ("json/person_by_id").
