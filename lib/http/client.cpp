@@ -1486,6 +1486,22 @@ void go_on(std::unique_ptr<call>& c, call::next step)
     }
 }
 
+// asio::dispatch, without its type-erased function object (an allocation and two indirect
+// calls) when the executor is an io_context's running on this thread: the common case of
+// a caller on its own event loop, where dispatch runs `f` at once anyway.
+template <class Executor, class F>
+void dispatch_here(const Executor& ex, F&& f)
+{
+    using io_executor = asio::io_context::executor_type;
+    using io_tracked = asio::io_context::basic_executor_type<std::allocator<void>, 4>;  // outstanding work
+    const auto* io = ex.template target<io_executor>();
+    const auto* tracked = io ? nullptr : ex.template target<io_tracked>();
+    if ((io && io->running_in_this_thread()) || (tracked && tracked->running_in_this_thread()))
+        std::forward<F>(f)();
+    else
+        asio::dispatch(ex, std::forward<F>(f));
+}
+
 // Hands the result to the caller's handler, on the handler's executor: at once if the
 // call went asynchronous (the caller's initiating function has returned), posted if not.
 void complete(std::unique_ptr<call>& c)
@@ -1499,7 +1515,7 @@ void complete(std::unique_ptr<call>& c)
         std::move(h)(c->result.ec, std::move(c->result.resp));
     };
     if (went_async)
-        asio::dispatch(ex, std::move(deliver));
+        dispatch_here(ex, std::move(deliver));
     else  // through the call's own executor: Asio cannot post to an any_completion_executor
         asio::post(own_ex, [ex = std::move(ex), work = std::move(work), deliver = std::move(deliver)]() mutable {
             asio::dispatch(ex, std::move(deliver));
@@ -1550,7 +1566,7 @@ void spawn_call(std::shared_ptr<client_impl> impl, request&& req,
         c->cancellation = std::make_shared<asio::cancellation_signal>();
         slot.template emplace<forward_cancellation>(c->cancellation, call_ex);
     }
-    asio::dispatch(call_ex, start_call{std::move(c)});
+    dispatch_here(call_ex, start_call{std::move(c)});
 }
 
 void start_all(std::vector<to_start>& calls)
