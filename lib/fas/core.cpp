@@ -60,6 +60,24 @@ std::string snippet(std::string_view body)
     return mask_secrets(body.substr(0, 1024));
 }
 
+// The FAS session an answer set: the last tg-visit of its Set-Cookie headers, wherever they
+// stand among the other headers (a lookup by name would find the first and then follow
+// the fields in the order received), found by the parsed name without comparing strings.
+std::string session_set_by(const http::response& resp)
+{
+    std::string session;
+    for (const auto& field : resp.message) {
+        if (field.name() != bhttp::field::set_cookie)
+            continue;
+        std::string_view v = field.value();
+        v = v.substr(0, v.find(';'));
+        auto eq = v.find('=');
+        if (eq != std::string_view::npos && v.substr(0, eq) == session_cookie)
+            session.assign(v.substr(eq + 1));
+    }
+    return session;
+}
+
 // Completes `handler` later, on its own executor (never inside the initiating call).
 void complete_later(const asio::any_io_executor& fallback, raw_handler handler, error_code ec,
                     raw_reply r)
@@ -86,17 +104,7 @@ error_code read_fas_answer(http::response& resp, raw_reply& out, json_dump_sink*
 {
     out.status = resp.status();
     out.diag.http_status = resp.status();
-    // Every Set-Cookie in the order received (they need not be next to each other), found
-    // by the parsed name: a lookup by name compares strings.
-    for (const auto& field : resp.message) {
-        if (field.name() != bhttp::field::set_cookie)
-            continue;
-        std::string_view v = field.value();
-        v = v.substr(0, v.find(';'));
-        auto eq = v.find('=');
-        if (eq != std::string_view::npos && v.substr(0, eq) == session_cookie)
-            out.session_id = std::string(v.substr(eq + 1));
-    }
+    out.session_id = session_set_by(resp);
     const std::string& body = resp.message.body();
     if (out.status == 401 || out.status == 403) {
         out.diag.message = "FAS refused the identity";
@@ -331,20 +339,6 @@ namespace asio = boost::asio;
 namespace detail {
 namespace {
 
-std::string session_from(const http::response& resp)
-{
-    raw_reply r;
-    for (auto it = resp.message.find(bhttp::field::set_cookie);
-         it != resp.message.end() && it->name() == bhttp::field::set_cookie; ++it) {
-        std::string_view v = it->value();
-        v = v.substr(0, v.find(';'));
-        auto eq = v.find('=');
-        if (eq != std::string_view::npos && v.substr(0, eq) == session_cookie)
-            r.session_id = std::string(v.substr(eq + 1));
-    }
-    return r.session_id;
-}
-
 // Sends one FAS request. Redirects are followed here rather than in the transport, because
 // the follow-up must carry the session the redirect itself may have set (a login in the
 // same request), and only ever to FAS's own origin.
@@ -372,7 +366,7 @@ void send_fas(std::shared_ptr<fas_core> core, http::request&& hreq, std::string 
                     std::move(h)(make_error_code(errc::redirect_error), std::move(out));
                     return;
                 }
-                if (auto fresh = session_from(resp); !fresh.empty())
+                if (auto fresh = session_set_by(resp); !fresh.empty())
                     session = std::move(fresh);
                 http::request get;
                 get.method = bhttp::verb::get;

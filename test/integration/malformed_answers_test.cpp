@@ -317,3 +317,34 @@ TEST_CASE("the FAS session cookie is read among other Set-Cookie headers, wherev
         CHECK(r.session_id == "f00d");
     }
 }
+
+TEST_CASE("a session set by a FAS redirect is carried to the page it leads to, wherever its cookie stands")
+{
+    const std::string person = R"({"success":true,"person":{"id":5,"username":"jdoe","email":"j@x"}})";
+    raw_server server([&](std::size_t, const std::string& req) -> raw_answer {
+        if (req.rfind("POST ", 0) == 0)
+            return {"HTTP/1.1 302 Found\r\nSet-Cookie: other=1; Path=/\r\n"
+                    "Date: Sun, 29 Nov 2026 06:00:00 GMT\r\nSet-Cookie: tg-visit=beef; Path=/\r\n"
+                    "Location: /accounts/landing\r\nContent-Length: 0\r\n\r\n",
+                    false};
+        if (req.find("\r\nCookie: tg-visit=beef\r\n") == std::string::npos)
+            return {"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n", false};
+        return {with_body("", person), false};
+    });
+    asio::io_context ioc;
+    fedora::fas::client_params fp;
+    fp.base_url = server.origin() + "/accounts/";
+    fedora::fas::proxy_client fas(ioc.get_executor(), fp);
+    fedora::error_code ec;
+    fedora::fas::reply<fedora::fas::person> r;
+    fas.async_person_by_id(5, fedora::fas::auth_params::credentials("jdoe", "pw"),
+                           [&](fedora::error_code e, fedora::fas::reply<fedora::fas::person> rr) {
+                               ec = e;
+                               r = std::move(rr);
+                           });
+    ioc.run();
+    REQUIRE_MESSAGE(!ec, r.diag.message);
+    CHECK(r.value.username == "jdoe");
+    CHECK(r.session_id == "beef");
+    CHECK(server.requests() == 2);
+}
