@@ -284,6 +284,30 @@ TEST_CASE("malformed content through the FAS and Bodhi operation parsers: typed 
     CHECK(server.requests() == 2 * vectors.size());
 }
 
+namespace {
+
+struct person_outcome
+{
+    fedora::error_code ec;
+    fedora::fas::reply<fedora::fas::person> r;
+};
+
+// One person_by_id as jdoe (with a password) through a proxy_client, run to completion.
+person_outcome person_by_id_as_jdoe(asio::io_context& ioc, fedora::fas::proxy_client& fas)
+{
+    person_outcome o;
+    fas.async_person_by_id(5, fedora::fas::auth_params::credentials("jdoe", "pw"),
+                           [&](fedora::error_code e, fedora::fas::reply<fedora::fas::person> r) {
+                               o.ec = e;
+                               o.r = std::move(r);
+                           });
+    ioc.restart();
+    ioc.run();
+    return o;
+}
+
+} // namespace
+
 TEST_CASE("the FAS session cookie is read among other Set-Cookie headers, wherever they stand")
 {
     const std::string person = R"({"success":true,"person":{"id":5,"username":"jdoe","email":"j@x"}})";
@@ -303,18 +327,10 @@ TEST_CASE("the FAS session cookie is read among other Set-Cookie headers, wherev
     fedora::fas::proxy_client fas(ioc.get_executor(), fp);
     for (std::size_t i = 0; i < heads.size(); ++i) {
         CAPTURE(i);
-        fedora::error_code ec;
-        fedora::fas::reply<fedora::fas::person> r;
-        fas.async_person_by_id(5, fedora::fas::auth_params::credentials("jdoe", "pw"),
-                               [&](fedora::error_code e, fedora::fas::reply<fedora::fas::person> rr) {
-                                   ec = e;
-                                   r = std::move(rr);
-                               });
-        ioc.restart();
-        ioc.run();
-        REQUIRE_MESSAGE(!ec, r.diag.message);
-        CHECK(r.value.username == "jdoe");
-        CHECK(r.session_id == "f00d");
+        auto o = person_by_id_as_jdoe(ioc, fas);
+        REQUIRE_MESSAGE(!o.ec, o.r.diag.message);
+        CHECK(o.r.value.username == "jdoe");
+        CHECK(o.r.session_id == "f00d");
     }
 }
 
@@ -335,16 +351,9 @@ TEST_CASE("a session set by a FAS redirect is carried to the page it leads to, w
     fedora::fas::client_params fp;
     fp.base_url = server.origin() + "/accounts/";
     fedora::fas::proxy_client fas(ioc.get_executor(), fp);
-    fedora::error_code ec;
-    fedora::fas::reply<fedora::fas::person> r;
-    fas.async_person_by_id(5, fedora::fas::auth_params::credentials("jdoe", "pw"),
-                           [&](fedora::error_code e, fedora::fas::reply<fedora::fas::person> rr) {
-                               ec = e;
-                               r = std::move(rr);
-                           });
-    ioc.run();
-    REQUIRE_MESSAGE(!ec, r.diag.message);
-    CHECK(r.value.username == "jdoe");
-    CHECK(r.session_id == "beef");
+    auto o = person_by_id_as_jdoe(ioc, fas);
+    REQUIRE_MESSAGE(!o.ec, o.r.diag.message);
+    CHECK(o.r.value.username == "jdoe");
+    CHECK(o.r.session_id == "beef");
     CHECK(server.requests() == 2);
 }
