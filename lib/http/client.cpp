@@ -1,5 +1,6 @@
 #include <fedora/http/client.hpp>
 #include <fedora/http/encoding.hpp>
+#include <fedora/detail/internal_failure.hpp>
 
 #include "tls.hpp"
 #include "../detail/completion.hpp"
@@ -956,7 +957,7 @@ struct call
     }
 
     // Checks the request and arms the deadline; before any I/O.
-    next prepare(const asio::any_io_executor& ex)
+    next prepare()
     {
         if (url.scheme_id() != boost::urls::scheme::http &&
             url.scheme_id() != boost::urls::scheme::https)
@@ -1339,16 +1340,17 @@ struct resume
         }
     }
 
+    // The transport's own failure is a protocol_error (the FAS and Bodhi layers report a
+    // failure to read an answer as server_error); the message is the SDK's one wording.
     static void fail_internal(std::unique_ptr<call>& c, std::exception_ptr ep)
     {
-        std::string what = "internal failure";
         try {
             std::rethrow_exception(ep);
         } catch (const std::exception& e) {
-            what += std::string(": ") + e.what();
+            (void)fedora::detail::internal_failure(c->diag(), e);
         } catch (...) {
+            c->diag().message = "internal failure";
         }
-        c->result.resp.diag.message = std::move(what);
         c->result.ec = make_error_code(errc::protocol_error);
         complete(c);
     }
@@ -1531,7 +1533,7 @@ struct start_call
     {
         call* p = c.get();
         try {
-            if (p->prepare(p->ex) == call::next::finished)
+            if (p->prepare() == call::next::finished)
                 return complete(c);
             attempt(c);
         } catch (...) {
