@@ -57,12 +57,10 @@ def main():
     # round run one after the other, minutes apart at most, so a round's ratio sees the
     # machine in one state, where a ratio of medians mixes states (the machine is shared,
     # and its speed moves by 2x within minutes).
-    def paired(key, base, field, combine=None):
+    # `base` is another client's key, or its figure per round already.
+    def paired(key, base, field):
         a = by_round(key, field)
-        if combine:
-            b = combine
-        else:
-            b = by_round(base, field)
+        b = base if isinstance(base, dict) else by_round(base, field)
         rs = [a[r] / b[r] for r in a if r in b and b[r]]
         return med(rs)
 
@@ -179,7 +177,7 @@ def main():
         py_rounds = [by_round(('nginx', scheme, c, 'person', 'python-fedora person_by_username'), 'req_per_s')
                      for c in (1, 8)]
         best_py = {rd: max(p[rd] for p in py_rounds if rd in p) for rd in set().union(*py_rounds)}
-        r = paired(sdk, None, 'req_per_s', combine=best_py)
+        r = paired(sdk, best_py, 'req_per_s')
         target(f'{scheme} calls/s ≥ {need}× python-fedora (SDK C=64 vs python\'s best of C=1, 8)', r,
                r is not None and r >= need, xr(r, 0))
     cg = {c['name']: c['ir_per_req'] for c in callgrind}
