@@ -13,7 +13,7 @@ json::value to_json(const fas::person& p)
 {
     // The server's record, as python-fedora handed it out, plus bugzilla_email which the
     // client adds. The typed fields fill in when the record came without `raw`.
-    json::object o = p.raw;
+    json::object o = p.raw.object();
     auto put = [&](const char* k, json::value v) {
         if (!o.contains(k))
             o[k] = std::move(v);
@@ -28,7 +28,7 @@ json::value to_json(const fas::person& p)
 
 json::value to_json(const fas::group& g)
 {
-    json::object o = g.raw;
+    json::object o = g.raw.object();
     if (!o.contains("id"))
         o["id"] = g.id;
     if (!o.contains("name"))

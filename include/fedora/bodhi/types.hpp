@@ -1,6 +1,7 @@
-// The one Bodhi model shared by the Bodhi 1 and Bodhi 2 adapters. Each record keeps the JSON
-// object it was read from in `raw`, so fields the model does not name (and fields only one
-// server version has) stay reachable. Missing or null fields read as empty / 0 / nullopt.
+// The one Bodhi model shared by the Bodhi 1 and Bodhi 2 adapters. Each result keeps the
+// JSON object it was read from in `raw` (a fedora::record), so fields the model does not
+// name (and fields only one server version has) stay reachable. Missing or null fields read
+// as empty / 0 / nullopt.
 //
 // Identifiers (spec §4): an update's `key` is what every operation of this SDK takes back to
 // name that update on the server that returned it:
@@ -11,6 +12,7 @@
 #pragma once
 
 #include <fedora/error.hpp>
+#include <fedora/record.hpp>
 
 #include <boost/json/object.hpp>
 
@@ -31,7 +33,7 @@ struct build
 {
     std::string nvr;
     std::string package;      // Bodhi 1: builds[].package.name; Bodhi 2: derived from the NVR
-    boost::json::object raw;
+    record raw;
 };
 
 struct bug
@@ -40,7 +42,7 @@ struct bug
     std::string title;
     bool security = false;
     bool parent = false;
-    boost::json::object raw;
+    record raw;
 };
 
 struct comment
@@ -54,7 +56,7 @@ struct comment
     std::string text;
     std::string timestamp;    // "YYYY-MM-DD HH:MM:SS"
     std::string update_title; // when the server says (Bodhi 1 comments, Bodhi 2 top-level comments)
-    boost::json::object raw;
+    record raw;
 };
 
 struct release
@@ -69,7 +71,7 @@ struct release
     std::string state;        // disabled, pending, current, archived
     std::string candidate_tag, testing_tag, stable_tag, override_tag;
     std::string pending_testing_tag, pending_stable_tag;
-    boost::json::object raw;
+    record raw;
 };
 
 struct update
@@ -99,7 +101,7 @@ struct update
     std::vector<build> builds;
     std::vector<bug> bugs;
     std::vector<comment> comments;  // Bodhi 2 answers to a comment carry ids only: empty then
-    boost::json::object raw;
+    record raw;
 };
 
 struct override_record
@@ -112,14 +114,14 @@ struct override_record
     std::string expired_date;  // "" while active
     std::string release;       // Bodhi 1 only (release name)
     bool expired() const noexcept { return !expired_date.empty(); }
-    boost::json::object raw;
+    record raw;
 };
 
 struct package
 {
     std::string name;
     std::string requirements;
-    boost::json::object raw;
+    record raw;
 };
 
 // A soft warning next to a success (Bodhi 2 `caveats`; Bodhi 1's informational tg_flash).

@@ -1,9 +1,11 @@
 // The typed results of FAS operations. Each keeps the JSON object it was read from in
-// `raw`, so fields the model does not name (and fields a newer server adds) stay reachable.
+// `raw` (a fedora::record), so fields the model does not name (and fields a newer server
+// adds) stay reachable.
 // A field the server hid for privacy (JSON null) reads as empty / nullopt.
 #pragma once
 
 #include <fedora/error.hpp>
+#include <fedora/record.hpp>
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
@@ -27,7 +29,7 @@ struct role
     std::optional<std::int64_t> sponsor_id;
     std::string creation;
     std::string approval;      // "" until approved
-    boost::json::object raw;
+    record raw;
 };
 
 struct group
@@ -46,7 +48,7 @@ struct group
     std::string creation;
     std::vector<role> approved_roles;     // only from group_by_id / group_by_name
     std::vector<role> unapproved_roles;
-    boost::json::object raw;
+    record raw;
 };
 
 struct person
@@ -70,7 +72,7 @@ struct person
     std::vector<group> approved_memberships;
     std::vector<group> unapproved_memberships;
     std::vector<role> roles;
-    boost::json::object raw;
+    record raw;
 };
 
 // A row of group/dump: who is in a group and as what.
@@ -100,7 +102,7 @@ struct group_list
 {
     std::vector<group> groups;
     std::map<std::int64_t, std::vector<membership>> memberships;  // by group id
-    boost::json::object raw;
+    record raw;
 };
 
 // json/fas_client/user_data: one active account, keyed by the id as a string.
@@ -129,7 +131,7 @@ struct login_info
 {
     person user;
     std::vector<std::string> groups;
-    boost::json::object raw;
+    record raw;
 };
 
 // people_by_key: keyed by what the caller asked for, with python-fedora's key types
