@@ -38,6 +38,15 @@ inline std::string str_of(const boost::json::value* v)
 
 inline std::string str(const boost::json::object& o, std::string_view key) { return str_of(o.if_contains(key)); }
 
+// A number sent as a string ("42").
+inline std::optional<std::int64_t> num_in_text(std::string_view s)
+{
+    std::int64_t n = 0;
+    if (std::from_chars(s.data(), s.data() + s.size(), n).ec == std::errc{})
+        return n;
+    return std::nullopt;
+}
+
 inline std::optional<std::int64_t> opt_num_of(const boost::json::value* v)
 {
     if (!v)
@@ -58,12 +67,8 @@ inline std::optional<std::int64_t> opt_num_of(const boost::json::value* v)
             return std::nullopt;
         return static_cast<std::int64_t>(d);
     }
-    if (v->is_string()) {
-        std::int64_t n = 0;
-        auto s = v->get_string();
-        if (std::from_chars(s.data(), s.data() + s.size(), n).ec == std::errc{})
-            return n;
-    }
+    if (v->is_string())
+        return num_in_text(v->get_string());
     return std::nullopt;
 }
 
@@ -77,6 +82,31 @@ inline std::int64_t num(const boost::json::object& o, std::string_view key) { re
 inline bool flag_of(const boost::json::value* v) { return v && v->is_bool() && v->get_bool(); }
 
 inline bool flag(const boost::json::object& o, std::string_view key) { return flag_of(o.if_contains(key)); }
+
+// A member's value as a streaming reader sees it: a string as the parser handed it over
+// (not copied into a value), or any other value. The readers above take it as well, so a
+// typed result reads the same from a parsed object and from parser events.
+struct value_view
+{
+    const boost::json::value* value = nullptr;  // null when the value is the string below
+    std::string_view string;
+};
+
+inline value_view view_of(const boost::json::value& v)
+{
+    if (v.is_string())
+        return {nullptr, v.get_string()};
+    return {&v, {}};
+}
+
+inline std::string str_of(const value_view& v) { return v.value ? str_of(v.value) : std::string(v.string); }
+
+inline std::optional<std::int64_t> opt_num_of(const value_view& v)
+{
+    return v.value ? opt_num_of(v.value) : num_in_text(v.string);
+}
+
+inline bool flag_of(const value_view& v) { return flag_of(v.value); }
 
 inline const boost::json::object* obj(const boost::json::object& o, std::string_view key)
 {

@@ -1,13 +1,12 @@
 #include "json_dump_sink.hpp"
 
 #include <boost/json/basic_parser_impl.hpp>
-#include <boost/json/memory_resource.hpp>
 #include <boost/json/parse_options.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
-#include <cstdlib>
-#include <new>
+#include <cstdint>
+#include <cstring>
 
 namespace fedora::fas::detail {
 
@@ -16,61 +15,6 @@ namespace bhttp = boost::beast::http;
 
 namespace {
 
-// The arena a dump's elements are built in: bump allocation over 64 KB chunks from malloc.
-// monotonic_resource doubles its blocks without bound, so a big answer ends in blocks of
-// tens of MB that malloc maps and unmaps: every answer faulted its memory in anew (three
-// times the page faults of the DOM path). Chunks below malloc's mmap threshold are reused
-// by the next answer instead.
-class chunk_arena final : public json::memory_resource
-{
-public:
-    chunk_arena() = default;
-    chunk_arena(const chunk_arena&) = delete;
-    chunk_arena& operator=(const chunk_arena&) = delete;
-    ~chunk_arena() override
-    {
-        for (void* c : chunks_)
-            std::free(c);
-    }
-
-private:
-    static constexpr std::size_t chunk_size = 64 * 1024 - 64;  // with malloc's header, 64 KB
-
-    void* take(std::size_t n)
-    {
-        chunks_.reserve(chunks_.size() + 1);  // so that a throw below leaks nothing
-        void* p = std::malloc(n);
-        if (!p)
-            throw std::bad_alloc();
-        chunks_.push_back(p);
-        return p;
-    }
-
-    void* do_allocate(std::size_t n, std::size_t align) override
-    {
-        if (align > alignof(std::max_align_t))
-            throw std::bad_alloc();  // Boost.JSON never asks for more than malloc gives
-        const std::size_t at = (used_ + align - 1) & ~(align - 1);
-        if (current_ && at + n <= chunk_size) {
-            used_ = at + n;
-            return current_ + at;
-        }
-        if (n > chunk_size / 4)
-            return take(n);  // a big string or table: its own allocation
-        current_ = static_cast<char*>(take(chunk_size));
-        used_ = n;
-        return current_;
-    }
-
-    void do_deallocate(void*, std::size_t, std::size_t) override {}
-
-    bool do_is_equal(const json::memory_resource& other) const noexcept override { return this == &other; }
-
-    std::vector<void*> chunks_;
-    char* current_ = nullptr;
-    std::size_t used_ = 0;
-};
-
 json::parse_options dump_options()
 {
     json::parse_options opt;
@@ -78,32 +22,81 @@ json::parse_options dump_options()
     return opt;
 }
 
-} // namespace
-
-json_dump_sink::json_dump_sink(std::vector<std::string> members, element_handler on_element)
-    : members_(std::move(members)),
-      on_element_(std::move(on_element)),
-      parser_(dump_options(), *this)
+// How many bytes at the start of `s` a JSON string can hold as they are: all but '"', '\\'
+// and control characters. Eight at a time, as the transport's header check: every string of
+// a dump passes here, and almost none needs an escape.
+std::size_t plain_prefix(std::string_view s)
 {
+    constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    const auto has_byte = [](std::uint64_t v, unsigned char b) {
+        v ^= ones * b;
+        return (v - ones) & ~v & highs;
+    };
+    std::size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+        std::uint64_t v;
+        std::memcpy(&v, s.data() + i, 8);
+        if (((v - ones * 0x20) & ~v & highs) | has_byte(v, '"') | has_byte(v, '\\'))
+            break;
+    }
+    for (; i < s.size(); ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c < 0x20 || c == '"' || c == '\\')
+            break;
+    }
+    return i;
 }
 
-json_dump_sink::json_dump_sink(std::vector<std::string> members, std::shared_ptr<flat_reader> reader)
+// `s` as a JSON string; the parser has checked its UTF-8 already.
+void append_json_string(std::string& out, std::string_view s)
+{
+    static constexpr char hex[] = "0123456789abcdef";
+    out += '"';
+    for (;;) {
+        const std::size_t plain = plain_prefix(s);
+        out.append(s.data(), plain);
+        if (plain == s.size())
+            break;
+        const auto c = static_cast<unsigned char>(s[plain]);
+        s.remove_prefix(plain + 1);
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        default:
+            out += "\\u00";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    out += '"';
+}
+
+// The text of the pieces of a key or string so far, with this one.
+void gather(std::string& into, json::string_view s, std::size_t n)
+{
+    if (n == s.size())
+        into.clear();  // the first piece
+    into.append(s.data(), s.size());
+}
+
+} // namespace
+
+json_dump_sink::json_dump_sink(std::vector<std::string> members, container kind,
+                               std::shared_ptr<element_reader> reader)
     : members_(std::move(members)),
-      flat_(std::move(reader)),
+      kind_(kind),
+      reader_(std::move(reader)),
+      wants_text_(reader_->wants_text()),
       parser_(dump_options(), *this)
 {
 }
 
 json_dump_sink::handler::handler(json_dump_sink& s) : sink(s) {}
-
-// Directly inside one of the streamed member's elements, on the flat path.
-bool json_dump_sink::handler::flat_element() const { return sink.in_flat_; }
-
-void json_dump_sink::handler::flat_text(std::string_view s)
-{
-    if (sink.skip_depth_ == 0)
-        sink.flat_->text(sink.field_, s);
-}
 
 bool json_dump_sink::accept(const bhttp::response_header<>& header)
 {
@@ -115,15 +108,16 @@ bool json_dump_sink::accept(const bhttp::response_header<>& header)
         return false;
     parser_.reset();
     rest_.reset();
-    if (on_element_)
-        elements_storage_ = json::make_shared_resource<chunk_arena>();
-    depth_ = 0;
-    in_member_ = in_element_ = in_flat_ = false;
-    skip_depth_ = 0;
+    place_ = place::outside;
+    member_streamed_.assign(members_.size(), false);
+    depth_ = inner_depth_ = 0;
     top_key_.clear();
     element_key_.clear();
+    number_.clear();
+    element_text_.clear();
     element_error_ = {};
     failure_.clear();
+    reader_->start();
     return true;
 }
 
@@ -150,228 +144,271 @@ error_code json_dump_sink::finish()
         failure_ = "the answer is not JSON: " + (ec ? ec.message() : std::string("incomplete"));
         return make_error_code(errc::server_error);
     }
-    return {};
+    return reader_->finish(failure_);
 }
 
 std::string json_dump_sink::failure() const { return failure_; }
 
 json::value json_dump_sink::take_rest() { return rest_.release(); }
 
-// Where the value now starting goes: a new element when it sits directly in the streamed
-// member, the element being built, or the rest of the answer.
-json::value_stack& json_dump_sink::handler::target()
+void json_dump_sink::deliver_field(const json::value* value, std::string_view string, std::string_view text)
 {
-    if (sink.in_member_ && !sink.in_element_ && sink.depth_ == 2) {
-        sink.in_element_ = true;
-        sink.element_.reset(sink.elements_storage_);
+    if (!wants_text_) {
+        reader_->field({field_, value, string, {}});
+        return;
     }
-    return sink.in_element_ ? sink.element_ : sink.rest_;
+    // Written straight into the element's text, and taken out again if the reader leaves it.
+    const std::size_t mark = element_text_.size();
+    if (mark > 1)
+        element_text_ += ',';
+    const std::size_t start = element_text_.size();
+    append_json_string(element_text_, field_);
+    element_text_ += ':';
+    if (!value)
+        append_json_string(element_text_, string);
+    else if (text.empty())
+        element_text_ += json::serialize(*value);  // nested: rare
+    else
+        element_text_ += text;
+    if (!reader_->field({field_, value, string, std::string_view(element_text_).substr(start)}))
+        element_text_.resize(mark);
 }
 
-bool json_dump_sink::handler::deliver(error_code& ec)
+error_code json_dump_sink::element_not_an_object()
 {
-    json::value element = sink.element_.release();
-    sink.in_element_ = false;
-    if (!sink.on_element_)
-        return true;  // the flat path skips elements that are not objects
-    sink.element_error_ = sink.on_element_(sink.element_key_, element, sink.failure_);
-    sink.element_key_.clear();
-    if (sink.element_error_) {
-        ec = sink.element_error_;
-        return false;
-    }
-    return true;
+    element_error_ = reader_->not_an_object(element_key_, failure_);
+    element_key_.clear();
+    return element_error_;
 }
 
-bool json_dump_sink::handler::scalar_done(error_code& ec)
+bool json_dump_sink::handler::begin_container(bool object)
 {
-    if (sink.in_element_ && sink.depth_ == 2)
-        return deliver(ec);
-    return true;
-}
-
-bool json_dump_sink::handler::begin_container(error_code&)
-{
-    if (sink.in_flat_) {
-        ++sink.skip_depth_;  // a nested value in a flat element: not read
-        ++sink.depth_;
-        return true;
-    }
-    if (sink.flat_ && sink.in_member_ && sink.depth_ == 2) {
-        sink.in_flat_ = true;
-        sink.flat_->begin(sink.element_key_);
-        sink.element_key_.clear();
-        ++sink.depth_;
-        return true;
-    }
-    if (!sink.in_member_ && sink.depth_ == 1 &&
-        std::find(sink.members_.begin(), sink.members_.end(), sink.top_key_) != sink.members_.end()) {
-        sink.in_member_ = true;
-    } else {
-        target();  // opens an element if this container is one
-    }
     ++sink.depth_;
+    switch (sink.place_) {
+    case place::element:
+        sink.place_ = place::nested;
+        sink.inner_depth_ = 1;
+        sink.nested_.reset();
+        break;
+    case place::nested:
+    case place::skipping:
+        ++sink.inner_depth_;
+        break;
+    case place::member:
+        if (object) {
+            sink.place_ = place::element;
+            if (sink.wants_text_) {
+                sink.element_text_.reserve(sink.last_text_size_);
+                sink.element_text_ += '{';
+            }
+            sink.reader_->begin(sink.element_key_);
+        } else {
+            sink.place_ = place::skipping;
+            sink.inner_depth_ = 1;
+        }
+        break;
+    case place::outside:
+        if (sink.depth_ == 2 && object == (sink.kind_ == container::object)) {
+            const auto at = std::find(sink.members_.begin(), sink.members_.end(), sink.top_key_);
+            if (at != sink.members_.end()) {
+                sink.place_ = place::member;
+                sink.member_streamed_[at - sink.members_.begin()] = true;
+            }
+        }
+        break;
+    }
     return true;
 }
 
 bool json_dump_sink::handler::end_container(bool object, std::size_t n, error_code& ec)
 {
     --sink.depth_;
-    if (sink.in_flat_) {
-        if (sink.skip_depth_ > 0) {
-            if (--sink.skip_depth_ == 0)
-                sink.flat_->text(sink.field_, "");
-            return true;
+    switch (sink.place_) {
+    case place::nested:
+        if (object)
+            sink.nested_.push_object(n);
+        else
+            sink.nested_.push_array(n);
+        if (--sink.inner_depth_ == 0) {
+            sink.place_ = place::element;
+            const json::value v = sink.nested_.release();
+            sink.deliver_field(&v, {}, {});
         }
-        sink.in_flat_ = false;
-        sink.flat_->end();
         return true;
-    }
-    if (sink.in_member_ && !sink.in_element_ && sink.depth_ == 1) {
+    case place::skipping:
+        if (--sink.inner_depth_ == 0) {
+            sink.place_ = place::member;
+            ec = sink.element_not_an_object();
+        }
+        return !ec;
+    case place::element:
+        sink.place_ = place::member;
+        if (sink.wants_text_) {
+            sink.element_text_ += '}';
+            sink.last_text_size_ = sink.element_text_.size();
+        }
+        sink.element_error_ = sink.reader_->end(std::move(sink.element_text_), sink.failure_);
+        sink.element_text_.clear();  // moved from: valid, unspecified
+        sink.element_key_.clear();
+        ec = sink.element_error_;
+        return !ec;
+    case place::member:
         // The streamed member itself: what it held has been handed over already.
-        sink.in_member_ = false;
-        sink.top_key_.clear();  // a second member of that name is kept, not streamed
+        sink.place_ = place::outside;
         if (object)
             sink.rest_.push_object(0);
         else
             sink.rest_.push_array(0);
         return true;
-    }
-    auto& st = sink.in_element_ ? sink.element_ : sink.rest_;
-    if (object)
-        st.push_object(n);
-    else
-        st.push_array(n);
-    return scalar_done(ec);
-}
-
-bool json_dump_sink::handler::on_key_part(json::string_view s, std::size_t n, error_code&)
-{
-    const bool first_piece = n == s.size();
-    if (flat_element()) {
-        if (sink.skip_depth_ == 0) {
-            if (first_piece)
-                sink.field_.clear();
-            sink.field_.append(s.data(), s.size());
-        }
+    case place::outside:
+        if (object)
+            sink.rest_.push_object(n);
+        else
+            sink.rest_.push_array(n);
         return true;
     }
-    if (sink.in_member_ && !sink.in_element_ && sink.depth_ == 2) {
-        if (first_piece)
-            sink.element_key_.clear();
-        sink.element_key_.append(s.data(), s.size());
-        return true;
-    }
-    if (!sink.in_member_ && sink.depth_ == 1) {
-        if (first_piece)
-            sink.top_key_.clear();
-        sink.top_key_.append(s.data(), s.size());
-    }
-    (sink.in_element_ ? sink.element_ : sink.rest_).push_chars(s);
     return true;
 }
 
-bool json_dump_sink::handler::on_key(json::string_view s, std::size_t n, error_code&)
+bool json_dump_sink::handler::key(json::string_view s, std::size_t n, bool last, error_code& ec)
 {
-    if (flat_element()) {
-        if (sink.skip_depth_ == 0) {
-            if (n == s.size())
-                sink.field_.clear();
-            sink.field_.append(s.data(), s.size());
+    switch (sink.place_) {
+    case place::element:
+        gather(sink.field_, s, n);
+        return true;
+    case place::nested:
+        if (last)
+            sink.nested_.push_key(s);
+        else
+            sink.nested_.push_chars(s);
+        return true;
+    case place::skipping:
+        return true;
+    case place::member:
+        gather(sink.element_key_, s, n);
+        return true;
+    case place::outside:
+        if (sink.depth_ == 1) {
+            gather(sink.top_key_, s, n);
+            const auto at = std::find(sink.members_.begin(), sink.members_.end(), sink.top_key_);
+            if (last && at != sink.members_.end() && sink.member_streamed_[at - sink.members_.begin()]) {
+                sink.failure_ = "unexpected answer: `" + sink.top_key_ + "` twice";
+                ec = sink.element_error_ = make_error_code(errc::server_error);
+                return false;
+            }
         }
+        if (last)
+            sink.rest_.push_key(s);
+        else
+            sink.rest_.push_chars(s);
         return true;
     }
-    if (sink.in_member_ && !sink.in_element_ && sink.depth_ == 2) {
-        if (n == s.size())
-            sink.element_key_.clear();
-        sink.element_key_.append(s.data(), s.size());
+    return true;
+}
+
+template <class Push>
+bool json_dump_sink::handler::scalar(Push push, const json::value* value, std::string_view string,
+                                     std::string_view text, error_code& ec)
+{
+    switch (sink.place_) {
+    case place::element:
+        sink.deliver_field(value, string, text);
+        return true;
+    case place::nested:
+        push(sink.nested_);
+        return true;
+    case place::skipping:
+        return true;
+    case place::member:
+        ec = sink.element_not_an_object();
+        return !ec;
+    case place::outside:
+        push(sink.rest_);
         return true;
     }
-    if (!sink.in_member_ && sink.depth_ == 1) {
-        if (n == s.size())
-            sink.top_key_.clear();
-        sink.top_key_.append(s.data(), s.size());
-    }
-    (sink.in_element_ ? sink.element_ : sink.rest_).push_key(s);
     return true;
 }
 
 bool json_dump_sink::handler::on_string_part(json::string_view s, std::size_t n, error_code&)
 {
-    if (flat_element()) {
-        if (n == s.size())
-            sink.text_.clear();
-        sink.text_.append(s.data(), s.size());
-        return true;
+    switch (sink.place_) {
+    case place::element:
+        gather(sink.string_, s, n);
+        break;
+    case place::nested:
+        sink.nested_.push_chars(s);
+        break;
+    case place::outside:
+        sink.rest_.push_chars(s);
+        break;
+    case place::member:
+    case place::skipping:
+        break;
     }
-    target().push_chars(s);
     return true;
 }
 
 bool json_dump_sink::handler::on_string(json::string_view s, std::size_t n, error_code& ec)
 {
-    if (flat_element()) {
-        if (n == s.size()) {
-            flat_text(s);
-        } else {
-            sink.text_.append(s.data(), s.size());
-            flat_text(sink.text_);
-        }
-        return true;
+    std::string_view whole = s;
+    if (sink.place_ == place::element && n != s.size()) {
+        sink.string_.append(s.data(), s.size());
+        whole = sink.string_;
     }
-    target().push_string(s);
-    return scalar_done(ec);
+    return scalar([s](json::value_stack& st) { st.push_string(s); }, nullptr, whole, {}, ec);
 }
 
-bool json_dump_sink::handler::on_int64(std::int64_t v, json::string_view, error_code& ec)
+bool json_dump_sink::handler::on_number_part(json::string_view s, error_code&)
 {
-    if (flat_element()) {
-        flat_text(std::to_string(v));
-        return true;
-    }
-    target().push_int64(v);
-    return scalar_done(ec);
+    if (sink.place_ == place::element && sink.wants_text_)
+        sink.number_.append(s.data(), s.size());
+    return true;
 }
 
-bool json_dump_sink::handler::on_uint64(std::uint64_t v, json::string_view, error_code& ec)
+std::string_view json_dump_sink::handler::number_text(json::string_view last)
 {
-    if (flat_element()) {
-        flat_text(std::to_string(v));
-        return true;
-    }
-    target().push_uint64(v);
-    return scalar_done(ec);
+    if (sink.place_ != place::element || !sink.wants_text_)
+        return {};
+    if (sink.number_.empty())
+        return last;
+    sink.number_.append(last.data(), last.size());
+    return sink.number_;
 }
 
-bool json_dump_sink::handler::on_double(double v, json::string_view, error_code& ec)
+bool json_dump_sink::handler::on_int64(std::int64_t v, json::string_view s, error_code& ec)
 {
-    if (flat_element()) {
-        flat_text(json::serialize(json::value(v)));
-        return true;
-    }
-    target().push_double(v);
-    return scalar_done(ec);
+    const json::value value(v);
+    const bool ok = scalar([v](json::value_stack& st) { st.push_int64(v); }, &value, {}, number_text(s), ec);
+    sink.number_.clear();
+    return ok;
+}
+
+bool json_dump_sink::handler::on_uint64(std::uint64_t v, json::string_view s, error_code& ec)
+{
+    const json::value value(v);
+    const bool ok = scalar([v](json::value_stack& st) { st.push_uint64(v); }, &value, {}, number_text(s), ec);
+    sink.number_.clear();
+    return ok;
+}
+
+bool json_dump_sink::handler::on_double(double v, json::string_view s, error_code& ec)
+{
+    const json::value value(v);
+    const bool ok = scalar([v](json::value_stack& st) { st.push_double(v); }, &value, {}, number_text(s), ec);
+    sink.number_.clear();
+    return ok;
 }
 
 bool json_dump_sink::handler::on_bool(bool v, error_code& ec)
 {
-    if (flat_element()) {
-        if (sink.skip_depth_ == 0)
-            sink.flat_->boolean(sink.field_, v);
-        return true;
-    }
-    target().push_bool(v);
-    return scalar_done(ec);
+    const json::value value(v);
+    return scalar([v](json::value_stack& st) { st.push_bool(v); }, &value, {}, v ? "true" : "false", ec);
 }
 
 bool json_dump_sink::handler::on_null(error_code& ec)
 {
-    if (flat_element()) {
-        flat_text("");
-        return true;
-    }
-    target().push_null();
-    return scalar_done(ec);
+    const json::value value;
+    return scalar([](json::value_stack& st) { st.push_null(); }, &value, {}, "null", ec);
 }
 
 } // namespace fedora::fas::detail

@@ -1,21 +1,22 @@
 // Private: reads a big FAS answer while it streams in. FAS dumps are one object with one
 // big member ({"success": true, "data": {"100001": {...}, ...}} for user_data,
-// {"people": [...], ...} for user/list). The big member's elements are built one at a time
-// and handed to the operation, which turns each into its typed result at once; everything
-// else becomes a small DOM, so the common checks (`exc`, `success`) still run on it.
-// Neither the whole body nor a whole DOM is ever held.
+// {"people": [...], ...} for user/list). The big member's elements are read field by field
+// as they are parsed and handed to the operation's reader, which makes its typed result of
+// each at once; no element is built as a JSON value. Everything else becomes a small DOM, so
+// the common checks (`exc`, `success`) still run on it. Neither the whole body nor a whole
+// DOM is ever held.
 #pragma once
 
 #include <fedora/http/client.hpp>
 
 #include <boost/json/basic_parser.hpp>
-#include <boost/json/storage_ptr.hpp>
 #include <boost/json/value.hpp>
 #include <boost/json/value_stack.hpp>
 
 #include <cstddef>
-#include <functional>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace fedora::fas::detail {
@@ -23,30 +24,49 @@ namespace fedora::fas::detail {
 class json_dump_sink final : public http::body_sink
 {
 public:
-    // Called for each element of the member: its key ("" in an array) and its value, which
-    // the handler may move from. Elements are built in one arena per answer, shared with
-    // whatever takes them over (a person's `raw`): bump allocation instead of a malloc per
-    // node, and a move instead of a deep copy into the result. A returned error (with `why`
-    // said) abandons the call.
-    using element_handler =
-        std::function<error_code(std::string_view key, boost::json::value& element, std::string& why)>;
-
-    // For dumps whose elements are flat objects of scalars (user_data): the fields go to
-    // the reader as they are parsed, with no value built at all. A field holding an object
-    // or array reads as "" (the dump never has one).
-    class flat_reader
+    // One member of an element, as it was parsed.
+    struct field
     {
-    public:
-        virtual ~flat_reader() = default;
-        virtual void begin(std::string_view element_key) = 0;
-        // Strings as they are; numbers as their text; null as "".
-        virtual void text(std::string_view field, std::string_view value) = 0;
-        virtual void boolean(std::string_view field, bool value) = 0;
-        virtual void end() = 0;
+        std::string_view name;
+        // The value: a string as it is (unescaped, not copied) in `string` with `value` null;
+        // any other value in `value` (a nested object or array built whole).
+        const boost::json::value* value = nullptr;
+        std::string_view string;
+        // The member as JSON text, `"name":value`, if the reader wants_text(); else empty.
+        std::string_view member_text;
     };
 
-    json_dump_sink(std::vector<std::string> members, element_handler on_element);
-    json_dump_sink(std::vector<std::string> members, std::shared_ptr<flat_reader> reader);
+    // Reads the elements of the streamed member one at a time. What it is handed is valid
+    // only during the call.
+    class element_reader
+    {
+    public:
+        virtual ~element_reader() = default;
+        // Whether the element's JSON text is assembled, for a reader that keeps the record.
+        virtual bool wants_text() const { return false; }
+        // An answer starts: anything read from an earlier one (a retried call's) is dropped.
+        virtual void start() = 0;
+        // An element that is an object: its key ("" in an array), its fields, its end.
+        virtual void begin(std::string_view element_key) = 0;
+        // Returns whether the member stays in the element's text.
+        virtual bool field(const field& f) = 0;
+        // `text`: the element's JSON text, of the members kept (empty unless wants_text()).
+        // A returned error (with `why` said) abandons the answer.
+        virtual error_code end(std::string&& text, std::string& why) = 0;
+        // An element that is not an object is skipped, unless this returns an error.
+        virtual error_code not_an_object(std::string_view /*element_key*/, std::string& /*why*/) { return {}; }
+        // The whole answer has been read, and it was JSON.
+        virtual error_code finish(std::string& /*why*/) { return {}; }
+    };
+
+    enum class container { object, array };
+
+    // Streams the members of these names whose value is a `kind` (FAS sends user_data's
+    // `data` as an object, user/list's `people` as an array); any other value stays in the
+    // rest, for the operation's parse to judge as it would a whole answer. A streamed
+    // member's name seen twice is refused: a parser keeps the last of two, and the first
+    // would have been handed over already.
+    json_dump_sink(std::vector<std::string> members, container kind, std::shared_ptr<element_reader> reader);
 
     bool accept(const boost::beast::http::response_header<>& header) override;
     error_code write(std::string_view data) override;
@@ -68,53 +88,71 @@ public:
 
         bool on_document_begin(error_code&) { return true; }
         bool on_document_end(error_code&) { return true; }
-        bool on_object_begin(error_code& ec) { return begin_container(ec); }
+        bool on_object_begin(error_code&) { return begin_container(true); }
         bool on_object_end(std::size_t n, error_code& ec) { return end_container(true, n, ec); }
-        bool on_array_begin(error_code& ec) { return begin_container(ec); }
+        bool on_array_begin(error_code&) { return begin_container(false); }
         bool on_array_end(std::size_t n, error_code& ec) { return end_container(false, n, ec); }
-        bool on_key_part(boost::json::string_view s, std::size_t, error_code&);
-        bool on_key(boost::json::string_view s, std::size_t, error_code&);
-        bool on_string_part(boost::json::string_view s, std::size_t, error_code&);
-        bool on_string(boost::json::string_view s, std::size_t, error_code& ec);
-        bool on_number_part(boost::json::string_view, error_code&) { return true; }
-        bool on_int64(std::int64_t v, boost::json::string_view, error_code& ec);
-        bool on_uint64(std::uint64_t v, boost::json::string_view, error_code& ec);
-        bool on_double(double v, boost::json::string_view, error_code& ec);
+        bool on_key_part(boost::json::string_view s, std::size_t n, error_code& ec) { return key(s, n, false, ec); }
+        bool on_key(boost::json::string_view s, std::size_t n, error_code& ec) { return key(s, n, true, ec); }
+        bool on_string_part(boost::json::string_view s, std::size_t n, error_code&);
+        bool on_string(boost::json::string_view s, std::size_t n, error_code& ec);
+        bool on_number_part(boost::json::string_view s, error_code&);
+        bool on_int64(std::int64_t v, boost::json::string_view s, error_code& ec);
+        bool on_uint64(std::uint64_t v, boost::json::string_view s, error_code& ec);
+        bool on_double(double v, boost::json::string_view s, error_code& ec);
         bool on_bool(bool v, error_code& ec);
         bool on_null(error_code& ec);
         bool on_comment_part(boost::json::string_view, error_code&) { return true; }
         bool on_comment(boost::json::string_view, error_code&) { return true; }
 
     private:
-        bool begin_container(error_code& ec);
+        bool begin_container(bool object);
         bool end_container(bool object, std::size_t n, error_code& ec);
-        boost::json::value_stack& target();
-        bool scalar_done(error_code& ec);
-        bool deliver(error_code& ec);
-        // The flat path: true if the event belonged to it.
-        bool flat_element() const;
-        void flat_text(std::string_view s);
+        bool key(boost::json::string_view s, std::size_t n, bool last, error_code& ec);
+        // A number's text: its pieces so far and this last one (kept only for a field).
+        std::string_view number_text(boost::json::string_view last);
+        // A value other than a container is complete. `push` puts it on a value stack;
+        // `value`, `string` and `text` are what a field gets (see deliver_field).
+        template <class Push>
+        bool scalar(Push push, const boost::json::value* value, std::string_view string, std::string_view text,
+                    error_code& ec);
     };
 
 private:
     friend struct handler;
 
+    // Where the parser is, as far as the streamed member goes.
+    enum class place {
+        outside,   // in the rest of the answer
+        member,    // directly in the streamed member: the next value is an element
+        element,   // directly in an element: keys are its fields' names
+        nested,    // inside a field's object or array (built whole in nested_)
+        skipping,  // inside an element that is an array: skipped
+    };
+
+    // A field's value is complete: hands it to the reader. `text` is its JSON text unless it
+    // is a string (escaped here) or nested (serialized here).
+    void deliver_field(const boost::json::value* value, std::string_view string, std::string_view text);
+    error_code element_not_an_object();
+
     std::vector<std::string> members_;
-    element_handler on_element_;
-    std::shared_ptr<flat_reader> flat_;
-    bool in_flat_ = false;         // inside a flat element's object (depth 3)
-    std::size_t skip_depth_ = 0;   // inside a nested container of a flat element
-    std::string field_;            // the flat element's current field name
-    std::string text_;             // a string value that came in pieces
+    container kind_;
+    std::vector<bool> member_streamed_;  // by index in members_, for this answer
+    std::shared_ptr<element_reader> reader_;
+    bool wants_text_ = false;
     boost::json::basic_parser<handler> parser_;
     boost::json::value_stack rest_;
-    boost::json::storage_ptr elements_storage_;  // the answer's arena, made by accept()
-    boost::json::value_stack element_;
-    std::size_t depth_ = 0;
-    bool in_member_ = false;    // inside the streamed member's container (depth 2)
-    bool in_element_ = false;   // building one of its elements
-    std::string top_key_;       // the last key at depth 1
-    std::string element_key_;   // the key of the element being built
+    boost::json::value_stack nested_;
+    place place_ = place::outside;
+    std::size_t depth_ = 0;         // containers open
+    std::size_t inner_depth_ = 0;   // containers open within a nested field or a skipped element
+    std::string top_key_;           // the last key at depth 1
+    std::string element_key_;       // the key of the element now starting or being read
+    std::string field_;             // the element's current field name
+    std::string string_;            // a string value that came in pieces
+    std::string number_;            // a number's text that came in pieces
+    std::string element_text_;     // the element's JSON text so far, if the reader wants it
+    std::size_t last_text_size_ = 0;  // the last element's: reserved for the next
     error_code element_error_;
     std::string failure_;
 };

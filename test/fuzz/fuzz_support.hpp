@@ -53,6 +53,7 @@ inline auto fas_operations()
         fas_ops::set_config{.username = "jdoe", .application = "myapp", .attribute = "color", .value = "blue"},
         fas_ops::create_group{.name = "fuzzgroup", .display_name = "Fuzz", .owner = "admin", .group_type = "tracking"},
         fas_ops::user_gencert{},
+        fas_ops::people_by_key{.key = "id"},
     };
 }
 using fas_table = decltype(fas_operations());

@@ -9,6 +9,10 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 using namespace test_support;
 namespace fas = fedora::fas;
 namespace emu = fedora::emulator;
@@ -123,7 +127,10 @@ TEST_CASE("user_data and people_by_key stream into the same typed results as a w
 
         for (std::string key : {"id", "username", "email"}) {
             CAPTURE(key);
-            fas::ops::people_by_key op{key, "*", {"username", "email", "human_name", "bugzilla_email"}};
+            // Every field for "id"; a few for the others.
+            fas::ops::people_by_key op{key, "*", {}};
+            if (key != "id")
+                op.fields = {"username", "email", "human_name", "bugzilla_email"};
             auto pec_people =
                 call<fas::people_map>(ioc, [&](auto h) { proxy.async_run(op, admin, std::move(h)); });
             auto& pec = pec_people.first;
@@ -137,8 +144,13 @@ TEST_CASE("user_data and people_by_key stream into the same typed results as a w
                 for (const auto& [k, p] : want) {
                     auto it = got.find(k);
                     REQUIRE(it != got.end());
+                    CHECK(it->second.id == p.id);
                     CHECK(it->second.username == p.username);
                     CHECK(it->second.email == p.email);
+                    CHECK(it->second.human_name == p.human_name);
+                    CHECK(it->second.status == p.status);
+                    CHECK(it->second.creation == p.creation);
+                    CHECK(it->second.privacy == p.privacy);
                     CHECK(it->second.bugzilla_email == p.bugzilla_email);
                     CHECK(it->second.raw == p.raw);
                 }
@@ -233,4 +245,37 @@ TEST_CASE("gzip: inflated as it arrives, the body limit applies to the inflated 
         co_return ec;
     });
     CHECK(r == errc::protocol_error);
+}
+
+TEST_CASE("a dump's records are parsed on first read: once, by whichever of several threads reads first")
+{
+    dump_server s;
+    asio::io_context ioc;
+    fas::proxy_client proxy(ioc.get_executor(), s.params(false));
+    auto ec_people = call<fas::people_map>(ioc, [&](auto h) {
+        proxy.async_run(fas::ops::people_by_key{"username", "*", {}}, fas::auth_params::credentials("admin", "admin"),
+                        std::move(h));
+    });
+    REQUIRE_MESSAGE(!ec_people.first, ec_people.second.diag.message);
+    const auto& people = std::get<fas::people_by_text_map>(ec_people.second.value);
+    REQUIRE(people.size() > 2900);
+
+    // Four threads read every record at once; each sees the same parsed object.
+    std::vector<std::vector<const boost::json::object*>> seen(4);
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> readers;
+    for (auto& mine : seen)
+        readers.emplace_back([&people, &mine, &wrong] {
+            for (const auto& [name, p] : people) {
+                auto* v = p.raw.if_contains("username");
+                if (!v || !v->is_string() || v->get_string() != name)
+                    ++wrong;
+                mine.push_back(&p.raw.object());
+            }
+        });
+    for (auto& t : readers)
+        t.join();
+    CHECK(wrong == 0);
+    for (const auto& other : seen)
+        CHECK(other == seen.front());
 }

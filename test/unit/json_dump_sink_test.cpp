@@ -23,22 +23,76 @@ boost::beast::http::response_header<> json_header(unsigned status = 200)
     return h;
 }
 
+// Each element as the reader saw it: its fields as values, and the object its members' JSON
+// text makes (which must be the same).
+struct collecting_reader : json_dump_sink::element_reader
+{
+    std::vector<std::pair<std::string, json::object>> elements;
+    std::vector<json::object> texts;
+    std::vector<std::string> not_objects;
+    std::string fail_key = "\x01";  // end() fails for the element of this key
+    bool refuse_non_objects = false;
+    int starts = 0;
+
+    bool wants_text() const override { return true; }
+    void start() override { ++starts; }
+    void begin(std::string_view key) override
+    {
+        key_ = key;
+        fields_.clear();
+        joined_.clear();
+    }
+    bool field(const json_dump_sink::field& f) override
+    {
+        fields_[f.name] = f.value ? *f.value : json::value(f.string);
+        joined_ += joined_.empty() ? "" : ",";
+        joined_ += f.member_text;
+        return f.name != "left_out";
+    }
+    fedora::error_code end(std::string&& text, std::string& why) override
+    {
+        if (key_ == fail_key) {
+            why = "entry " + key_ + " is wrong";
+            return make_error_code(errc::server_error);
+        }
+        // Each member's text, and the element's (without what field() left out), are JSON.
+        auto members = json::parse("{" + joined_ + "}").as_object();
+        members.erase("left_out");
+        CHECK(json::parse(text) == members);
+        elements.emplace_back(key_, fields_);
+        texts.push_back(std::move(members));
+        return {};
+    }
+    fedora::error_code not_an_object(std::string_view key, std::string& why) override
+    {
+        not_objects.emplace_back(key);
+        if (refuse_non_objects) {
+            why = "not an object";
+            return make_error_code(errc::server_error);
+        }
+        return {};
+    }
+
+private:
+    std::string key_;
+    json::object fields_;
+    std::string joined_;
+};
+
 struct collected
 {
-    std::vector<std::pair<std::string, json::value>> elements;
+    std::shared_ptr<collecting_reader> reader = std::make_shared<collecting_reader>();
     json::value rest;
     fedora::error_code ec;
     std::string failure;
 };
 
 // Feeds `text` in pieces of `piece` bytes.
-collected stream(std::string_view text, std::size_t piece, std::vector<std::string> members = {"data"})
+collected stream(std::string_view text, std::size_t piece, std::vector<std::string> members = {"data"},
+                 json_dump_sink::container kind = json_dump_sink::container::object)
 {
     collected c;
-    json_dump_sink sink(std::move(members), [&](std::string_view key, const json::value& v, std::string&) {
-        c.elements.emplace_back(std::string(key), json::value(v, json::storage_ptr()));
-        return fedora::error_code{};
-    });
+    json_dump_sink sink(std::move(members), kind, c.reader);
     REQUIRE(sink.accept(json_header()));
     for (std::size_t i = 0; i < text.size() && !c.ec; i += piece)
         c.ec = sink.write(text.substr(i, piece));
@@ -51,15 +105,16 @@ collected stream(std::string_view text, std::size_t piece, std::vector<std::stri
 }
 
 const std::string dump = R"({"success": true, "tg_flash": null,
-  "data": {"100001": {"username": "jdoe", "human_name": "J\u00f6hn \"D\" Doe", "alias_enabled": true,
-                      "ssh_key": null, "nested": {"a": [1, 2.5, -3, 18446744073709551615]}},
-           "100002": {"username": "a-very-long-user-name-that-spans-pieces", "email": "x@example.org"},
-           "100003": 42},
+  "data": {"100001": {"username": "jdoe", "human_name": "J\u00f6hn \"D\" Doe\\\n\t\u0001\/", "alias_enabled": true,
+                      "left_out": [1], "ssh_key": null, "nested": {"a": [1, 2.5, -3, 18446744073709551615, 1.5e-300]},
+                      "n": -12345678901234, "big": 18446744073709551615, "d": 6.02214076e23, "f": false},
+           "100002": {"username": "a-very-long-user-name-that-spans-pieces", "email": "x@example.org", "left_out": 0},
+           "100003": 42, "100004": [{"x": 1}], "100005": {}},
   "after": {"data": [1, 2]}, "n": 7})";
 
 } // namespace
 
-TEST_CASE("json_dump_sink hands over each element and keeps the rest, however the body is cut")
+TEST_CASE("json_dump_sink hands over each element field by field and keeps the rest, however the body is cut")
 {
     const json::value whole = json::parse(dump);
     for (std::size_t piece : {std::size_t(1), std::size_t(2), std::size_t(3), std::size_t(7), std::size_t(64),
@@ -67,14 +122,21 @@ TEST_CASE("json_dump_sink hands over each element and keeps the rest, however th
         CAPTURE(piece);
         auto c = stream(dump, piece);
         REQUIRE_MESSAGE(!c.ec, c.failure);
-        REQUIRE(c.elements.size() == 3);
-        const auto& data = whole.at("data").as_object();
+        const auto& got = *c.reader;
+        REQUIRE(got.elements.size() == 3);
         std::size_t i = 0;
-        for (const auto& [k, v] : data) {
-            CHECK(c.elements[i].first == std::string(k));
-            CHECK(c.elements[i].second == v);
+        for (const auto& [k, v] : whole.at("data").as_object()) {
+            if (!v.is_object())
+                continue;
+            CAPTURE(std::string(k));
+            CHECK(got.elements[i].first == std::string(k));
+            CHECK(got.elements[i].second == v.as_object());
+            json::object kept = v.as_object();  // the members' JSON text says the same
+            kept.erase("left_out");
+            CHECK(got.texts[i] == kept);
             ++i;
         }
+        CHECK(got.not_objects == std::vector<std::string>{"100003", "100004"});
         json::object expected_rest = whole.as_object();
         expected_rest["data"] = json::object();
         CHECK(c.rest == json::value(expected_rest));
@@ -83,26 +145,51 @@ TEST_CASE("json_dump_sink hands over each element and keeps the rest, however th
 
 TEST_CASE("json_dump_sink streams arrays and several members, and leaves other documents whole")
 {
-    const std::string list = R"({"people": [{"id": 1}, {"id": 2}], "unapproved_people": [{"id": 3}], "x": "y"})";
-    auto c = stream(list, 5, {"people", "unapproved_people"});
+    const std::string list = R"({"people": [{"id": 1}, {"id": 2}], "unapproved_people": [{"id": 3}, "s"], "x": "y"})";
+    auto c = stream(list, 5, {"people", "unapproved_people"}, json_dump_sink::container::array);
     REQUIRE(!c.ec);
-    REQUIRE(c.elements.size() == 3);
-    CHECK(c.elements[0].first.empty());
-    CHECK(c.elements[2].second.at("id") == 3);
+    REQUIRE(c.reader->elements.size() == 3);
+    CHECK(c.reader->elements[0].first.empty());
+    CHECK(c.reader->elements[2].second.at("id") == 3);
+    CHECK(c.reader->not_objects == std::vector<std::string>{""});
     CHECK(c.rest == json::parse(R"({"people": [], "unapproved_people": [], "x": "y"})"));
 
     // Without the member, or not an object at all: everything is the rest.
     auto other = stream(R"({"exc": "AuthError", "tg_flash": "no"})", 3);
     REQUIRE(!other.ec);
-    CHECK(other.elements.empty());
+    CHECK(other.reader->elements.empty());
     CHECK(other.rest.at("exc") == "AuthError");
-    auto array = stream(R"([{"data": {"a": 1}}])", 4);
+    auto array = stream(R"([{"data": {"a": {"b": 1}}}])", 4);
     REQUIRE(!array.ec);
-    CHECK(array.elements.empty());
-    CHECK(array.rest == json::parse(R"([{"data": {"a": 1}}])"));
+    CHECK(array.reader->elements.empty());
+    CHECK(array.rest == json::parse(R"([{"data": {"a": {"b": 1}}}])"));
     auto null_member = stream(R"({"data": null})", 1);
     REQUIRE(!null_member.ec);
     CHECK(null_member.rest.at("data").is_null());
+
+    // A member of another kind than the one streamed stays in the rest, as it is.
+    auto array_data = stream(R"({"data": [{"a": 1}], "x": 1})", 2);
+    REQUIRE(!array_data.ec);
+    CHECK(array_data.reader->elements.empty());
+    CHECK(array_data.rest == json::parse(R"({"data": [{"a": 1}], "x": 1})"));
+    // ... so when a parser would keep the last of two members of that name, it streams.
+    auto kept_last = stream(R"({"data": [1], "data": {"k": {"a": 1}}})", 3);
+    REQUIRE(!kept_last.ec);
+    REQUIRE(kept_last.reader->elements.size() == 1);
+    CHECK(kept_last.rest == json::parse(R"({"data": {}})"));
+}
+
+TEST_CASE("json_dump_sink refuses a streamed member's name seen twice")
+{
+    for (std::string doc : {std::string(R"({"data": {"1": {}}, "data": {"2": {}}})"),
+                            std::string(R"({"data": {"1": {}}, "x": 0, "data": null})")}) {
+        CAPTURE(doc);
+        for (std::size_t piece : {std::size_t(1), doc.size()}) {
+            auto c = stream(doc, piece);
+            CHECK(c.ec == errc::server_error);
+            CHECK(c.failure == "unexpected answer: `data` twice");
+        }
+    }
 }
 
 TEST_CASE("json_dump_sink refuses what is not JSON, cut JSON, and too deep JSON; an element's error stops it")
@@ -115,16 +202,30 @@ TEST_CASE("json_dump_sink refuses what is not JSON, cut JSON, and too deep JSON;
         CHECK(c.failure.find("not JSON") != std::string::npos);
     }
 
-    json_dump_sink sink({"data"}, [](std::string_view key, const json::value&, std::string& why) {
-        if (key == "2") {
-            why = "entry 2 is wrong";
-            return make_error_code(errc::server_error);
-        }
-        return fedora::error_code{};
-    });
+    auto reader = std::make_shared<collecting_reader>();
+    reader->fail_key = "2";
+    json_dump_sink sink({"data"}, json_dump_sink::container::object, reader);
     REQUIRE(sink.accept(json_header()));
     CHECK(sink.write(R"({"data": {"1": {}, "2": {}, "3": {}}})") == errc::server_error);
     CHECK(sink.failure() == "entry 2 is wrong");
+    CHECK(reader->elements.size() == 1);
+
+    // So does a reader's refusal of an element that is not an object, however it is cut.
+    for (std::string element : {std::string("7"), std::string(R"("seven")"), std::string("[[7]]")}) {
+        CAPTURE(element);
+        auto refusing = std::make_shared<collecting_reader>();
+        refusing->refuse_non_objects = true;
+        json_dump_sink s({"data"}, json_dump_sink::container::object, refusing);
+        REQUIRE(s.accept(json_header()));
+        const std::string doc = R"({"data": {"1": {"a": 1}, "2": )" + element + R"(, "3": {}}})";
+        fedora::error_code ec;
+        for (std::size_t i = 0; i < doc.size() && !ec; i += 2)
+            ec = s.write(std::string_view(doc).substr(i, 2));
+        CHECK(ec == errc::server_error);
+        CHECK(s.failure() == "not an object");
+        CHECK(refusing->not_objects == std::vector<std::string>{"2"});
+        CHECK(refusing->elements.size() == 1);
+    }
 
     // Error statuses and non-JSON answers stay on the ordinary path; a new answer starts afresh.
     CHECK(!sink.accept(json_header(403)));
@@ -180,5 +281,142 @@ TEST_CASE("user_data's flat streaming path reads every entry as the whole-body p
             CHECK(g.email == e.email);
             CHECK(g.alias_enabled == e.alias_enabled);
         }
+    }
+}
+
+namespace {
+
+void check_same_person(const fedora::fas::person& got, const fedora::fas::person& want)
+{
+    CHECK(got.id == want.id);
+    CHECK(got.username == want.username);
+    CHECK(got.human_name == want.human_name);
+    CHECK(got.email == want.email);
+    CHECK(got.ircnick == want.ircnick);
+    CHECK(got.status == want.status);
+    CHECK(got.creation == want.creation);
+    CHECK(got.gpg_keyid == want.gpg_keyid);
+    CHECK(got.ssh_key == want.ssh_key);
+    CHECK(got.password == want.password);
+    CHECK(got.locale == want.locale);
+    CHECK(got.timezone == want.timezone);
+    CHECK(got.privacy == want.privacy);
+    CHECK(got.bugzilla_email == want.bugzilla_email);
+    REQUIRE(got.approved_memberships.size() == want.approved_memberships.size());
+    for (std::size_t i = 0; i < want.approved_memberships.size(); ++i) {
+        CHECK(got.approved_memberships[i].name == want.approved_memberships[i].name);
+        CHECK(got.approved_memberships[i].raw == want.approved_memberships[i].raw);
+    }
+    REQUIRE(got.roles.size() == want.roles.size());
+    for (std::size_t i = 0; i < want.roles.size(); ++i)
+        CHECK(got.roles[i].raw == want.roles[i].raw);
+    CHECK(got.raw == want.raw);
+}
+
+// people_by_key's answer streamed in pieces through the operation's own sink; `cut_first`
+// first feeds the start of another answer, as a call retried after its answer broke off would.
+fedora::error_code stream_people(const fedora::fas::ops::people_by_key& op, const std::string& doc, std::size_t piece,
+                                 fedora::fas::people_map& out, std::string& failure, bool cut_first = false)
+{
+    auto req = op.build();
+    REQUIRE(req.sink);
+    if (cut_first) {
+        REQUIRE(req.sink->accept(json_header()));
+        CHECK(!req.sink->write(R"({"people": [{"id": 99, "username": "ghost", "email": "g@x"}, {"id": 98, "us)"));
+    }
+    REQUIRE(req.sink->accept(json_header()));
+    fedora::error_code ec;
+    for (std::size_t i = 0; i < doc.size() && !ec; i += piece)
+        ec = req.sink->write(std::string_view(doc).substr(i, piece));
+    if (!ec)
+        ec = req.sink->finish();
+    failure = req.sink->failure();
+    if (ec)
+        return ec;
+    fedora::fas::raw_reply r;
+    r.body = req.sink->take_rest();
+    r.status = 200;
+    r.streamed = true;
+    return op.parse(r, out);
+}
+
+} // namespace
+
+TEST_CASE("people_by_key streamed reads every entry as the whole-body parse does, and keeps each record as text")
+{
+    const std::string doc = R"({"success": true, "people": [
+        {"id": 30, "username": "zed", "email": "z@example.org", "human_name": "Z \"the\" \u00e9\\\n",
+         "privacy": true, "status": "active", "creation": "2009-02-01 00:00:00+00:00", "ircnick": null,
+         "latitude": 1.5e2, "certificate_serial": 18446744073709551615, "locale": "C", "timezone": "UTC",
+         "approved_memberships": [{"id": 5, "name": "packager", "approved_roles": []}],
+         "roles": [{"person_id": 30, "group_id": 5, "role_type": "user"}]},
+        {"id": 10, "username": "amy", "email": "a@example.org", "password": "*", "gpg_keyid": "ABCD",
+         "ssh_key": "ssh-rsa AAAA\tB", "bugzilla_email": "bz@example.org"},
+        {"id": "20", "username": "bob", "email": "b@example.org", "human_name": 7},
+        {"id": 10, "username": "amy", "email": "amy-again@example.org"}],
+      "unapproved_people": [{"id": 40, "username": "cy", "email": "c@example.org", "privacy": "yes"}]})";
+
+    fedora::fas::raw_reply dom_reply;
+    dom_reply.body = json::parse(doc);
+    dom_reply.status = 200;
+    const std::vector<std::vector<std::string>> field_lists = {
+        {}, {"username", "human_name"}, {"id", "email", "bugzilla_email"}};
+    for (const std::string key : {"id", "username", "email"}) {
+        for (const auto& fields : field_lists) {
+            CAPTURE(key);
+            CAPTURE(fields.size());
+            fedora::fas::ops::people_by_key op{key, "*", fields};
+            fedora::fas::raw_reply dom_copy = dom_reply;
+            fedora::fas::people_map expected;
+            REQUIRE(!op.parse(dom_copy, expected));
+            for (std::size_t piece : {std::size_t(1), std::size_t(7), doc.size()}) {
+                for (bool cut_first : {false, true}) {
+                    CAPTURE(piece);
+                    CAPTURE(cut_first);
+                    fedora::fas::people_map got;
+                    std::string failure;
+                    REQUIRE_MESSAGE(!stream_people(op, doc, piece, got, failure, cut_first), failure);
+                    REQUIRE(got.index() == expected.index());
+                    std::visit(
+                        [&](const auto& want) {
+                            const auto& have = std::get<std::decay_t<decltype(want)>>(got);
+                            REQUIRE(have.size() == want.size());
+                            for (const auto& entry : want) {
+                                REQUIRE(have.count(entry.first) == 1);
+                                check_same_person(have.at(entry.first), entry.second);
+                            }
+                        },
+                        expected);
+                }
+            }
+        }
+    }
+    // The last of a key seen twice wins, whatever the order; unrequested fields stay out of raw.
+    fedora::fas::people_map got;
+    std::string failure;
+    REQUIRE(!stream_people(fedora::fas::ops::people_by_key{"id", "*", {"email"}}, doc, 5, got, failure));
+    const auto& by_id = std::get<fedora::fas::people_by_id_map>(got);
+    CHECK(by_id.size() == 4);  // 10, 30, 40, and "20" (not an integer) as 0
+    CHECK(by_id.at(10).email == "amy-again@example.org");
+    CHECK(by_id.at(0).email == "b@example.org");
+    CHECK_FALSE(by_id.at(10).raw.contains("id"));
+    CHECK(by_id.at(10).raw.object() == json::parse(R"({"username":"amy","email":"amy-again@example.org"})"));
+}
+
+TEST_CASE("people_by_key streamed refuses what the whole-body parse refuses, with the same words")
+{
+    for (std::string bad : {std::string(R"({"people": [{"username": "a"}, 7]})"),
+                            std::string(R"({"people": [{"username": "a"}, {"email": "x"}]})"),
+                            std::string(R"({"people": [], "unapproved_people": [[{"username": "a"}]]})")}) {
+        CAPTURE(bad);
+        const fedora::fas::ops::people_by_key op{"username", "*", {}};
+        fedora::fas::raw_reply dom;
+        dom.body = json::parse(bad);
+        dom.status = 200;
+        fedora::fas::people_map out;
+        CHECK(op.parse(dom, out) == errc::server_error);
+        std::string failure;
+        CHECK(stream_people(op, bad, 3, out, failure) == errc::server_error);
+        CHECK(failure == dom.diag.message);
     }
 }
