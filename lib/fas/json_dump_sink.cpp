@@ -151,12 +151,8 @@ std::string json_dump_sink::failure() const { return failure_; }
 
 json::value json_dump_sink::take_rest() { return rest_.release(); }
 
-void json_dump_sink::deliver_field(const json::value* value, std::string_view string, std::string_view text)
+void json_dump_sink::deliver_field_with_text(const json::value* value, std::string_view string, std::string_view text)
 {
-    if (!wants_text_) {
-        reader_->field({field_, value, string, {}});
-        return;
-    }
     // Written straight into the element's text, and taken out again if the reader leaves it.
     const std::size_t mark = element_text_.size();
     if (mark > 1)

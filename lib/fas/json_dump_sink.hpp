@@ -131,8 +131,16 @@ private:
     };
 
     // A field's value is complete: hands it to the reader. `text` is its JSON text unless it
-    // is a string (escaped here) or nested (serialized here).
-    void deliver_field(const boost::json::value* value, std::string_view string, std::string_view text);
+    // is a string (escaped here) or nested (serialized here). Inline: a dump has hundreds of
+    // thousands of fields, and user_data wants no text.
+    void deliver_field(const boost::json::value* value, std::string_view string, std::string_view text)
+    {
+        if (wants_text_)
+            deliver_field_with_text(value, string, text);
+        else
+            reader_->field({field_, value, string, {}});
+    }
+    void deliver_field_with_text(const boost::json::value* value, std::string_view string, std::string_view text);
     error_code element_not_an_object();
 
     std::vector<std::string> members_;

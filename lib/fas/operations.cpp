@@ -888,10 +888,14 @@ public:
 
     bool field(const detail::json_dump_sink::field& f) override
     {
-        if (auto* target = field_of(f.name))
-            *target = str_of(value_view{f.value, f.string});
-        else if (f.name == "alias_enabled")
+        if (auto* target = field_of(f.name)) {
+            if (f.value)
+                *target = str_of(f.value);
+            else
+                target->assign(f.string);  // into the entry's own string: no temporary
+        } else if (f.name.size() == 13 && f.name == "alias_enabled") {
             entry_.alias_enabled = flag_of(f.value);
+        }
         return false;
     }
 
@@ -902,19 +906,23 @@ public:
     }
 
 private:
+    // By length first, as read_person_member: one comparison per field, not five.
     std::string* field_of(std::string_view field)
     {
-        if (field == "username")
-            return &entry_.username;
-        if (field == "password")
-            return &entry_.password;
-        if (field == "human_name")
-            return &entry_.human_name;
-        if (field == "ssh_key")
-            return &entry_.ssh_key;
-        if (field == "email")
-            return &entry_.email;
-        return nullptr;
+        switch (field.size()) {
+        case 5:
+            return field == "email" ? &entry_.email : nullptr;
+        case 7:
+            return field == "ssh_key" ? &entry_.ssh_key : nullptr;
+        case 8:
+            if (field == "username")
+                return &entry_.username;
+            return field == "password" ? &entry_.password : nullptr;
+        case 10:
+            return field == "human_name" ? &entry_.human_name : nullptr;
+        default:
+            return nullptr;
+        }
     }
 
     std::shared_ptr<user_data::result_type> out_;
