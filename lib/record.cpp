@@ -9,9 +9,10 @@ namespace fedora {
 
 struct record::text_form
 {
-    explicit text_form(std::string t) : text(std::move(t)) {}
+    text_form(std::string t, detail::record_access::extractor e) : text(std::move(t)), extract(e) {}
 
     const std::string text;
+    const detail::record_access::extractor extract;
     std::once_flag parsed_once;
     boost::json::object parsed;
 };
@@ -35,17 +36,18 @@ const boost::json::object& record::object() const
     std::call_once(text_->parsed_once, [form = text_.get()] {
         boost::json::parse_options opt;
         opt.max_depth = 64;  // what the dump reader accepted
-        form->parsed = std::move(boost::json::parse(form->text, {}, opt).as_object());
+        auto whole = boost::json::parse(form->text, {}, opt);
+        form->parsed = form->extract ? form->extract(std::move(whole)) : std::move(whole.as_object());
     });
     return text_->parsed;
 }
 
 namespace detail {
 
-record record_access::from_text(std::string text)
+record record_access::from_text(std::string text, extractor extract)
 {
     record r;
-    r.text_ = std::make_shared<record::text_form>(std::move(text));
+    r.text_ = std::make_shared<record::text_form>(std::move(text), extract);
     return r;
 }
 

@@ -3,15 +3,21 @@
 
 #include <fedora/record.hpp>
 
+#include <boost/json/value.hpp>
+
 #include <string>
 
 namespace fedora::detail {
 
 struct record_access
 {
-    // `text` must be the text of one JSON object no deeper than 64 levels, as the SDK's own
-    // dump reader writes it; it is parsed when the record is first read.
-    static record from_text(std::string text);
+    // Makes the record's object of the whole parsed text.
+    using extractor = boost::json::object (*)(boost::json::value&& whole);
+
+    // `text` is JSON no deeper than 64 levels that the SDK has parsed already: the object
+    // itself (as the dump reader writes it), or a whole answer that `extract` takes the
+    // record out of. It is parsed when the record is first read.
+    static record from_text(std::string text, extractor extract = nullptr);
 };
 
 } // namespace fedora::detail

@@ -386,6 +386,8 @@ void send_fas(std::shared_ptr<fas_core> core, http::request&& hreq, std::string 
             }
             raw_reply out;
             out.diag = std::move(resp.diag);
+            if (ec && sink && out.diag.body_snippet.empty() && !sink->body().empty())
+                out.diag.body_snippet = snippet(sink->body());  // what a one-record answer's sink kept
             if (!ec) {
                 try {
                     ec = read_fas_answer(resp, out, sink.get());

@@ -5,6 +5,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdint>
 #include <cstring>
 
@@ -87,11 +88,13 @@ void gather(std::string& into, json::string_view s, std::size_t n)
 } // namespace
 
 json_dump_sink::json_dump_sink(std::vector<std::string> members, container kind,
-                               std::shared_ptr<element_reader> reader)
+                               std::shared_ptr<element_reader> reader, unit what)
     : members_(std::move(members)),
-      kind_(kind),
+      kind_(what == unit::member ? container::object : kind),
+      unit_(what),
       reader_(std::move(reader)),
       wants_text_(reader_->wants_text()),
+      wants_body_(reader_->wants_body()),
       parser_(dump_options(), *this)
 {
 }
@@ -115,6 +118,14 @@ bool json_dump_sink::accept(const bhttp::response_header<>& header)
     element_key_.clear();
     number_.clear();
     element_text_.clear();
+    body_.clear();
+    if (wants_body_) {
+        // Room for all of it in one allocation, which the record then keeps.
+        const auto length = header[bhttp::field::content_length];
+        std::uint64_t n = 0;
+        std::from_chars(length.data(), length.data() + length.size(), n);
+        body_.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(n ? n : 1024, 1024 * 1024)));
+    }
     element_error_ = {};
     failure_.clear();
     reader_->start();
@@ -123,8 +134,16 @@ bool json_dump_sink::accept(const bhttp::response_header<>& header)
 
 error_code json_dump_sink::write(std::string_view data)
 {
+    if (wants_body_)
+        body_.append(data);
     error_code ec;
+    chunk_ = data;
     parser_.write_some(true, data.data(), data.size(), ec);
+    if (field_name_.data() != field_.data()) {
+        field_.assign(field_name_);  // a name in this chunk, whose value is still to come
+        field_name_ = field_;
+    }
+    chunk_ = {};
     if (element_error_)
         return element_error_;
     if (ec) {
@@ -144,7 +163,7 @@ error_code json_dump_sink::finish()
         failure_ = "the answer is not JSON: " + (ec ? ec.message() : std::string("incomplete"));
         return make_error_code(errc::server_error);
     }
-    return reader_->finish(failure_);
+    return reader_->finish(std::move(body_), failure_);
 }
 
 std::string json_dump_sink::failure() const { return failure_; }
@@ -158,16 +177,36 @@ void json_dump_sink::deliver_field_with_text(const json::value* value, std::stri
     if (mark > 1)
         element_text_ += ',';
     const std::size_t start = element_text_.size();
-    append_json_string(element_text_, field_);
+    append_json_string(element_text_, field_name_);
     element_text_ += ':';
     if (!value)
         append_json_string(element_text_, string);
-    else if (text.empty())
-        element_text_ += json::serialize(*value);  // nested: rare
-    else
+    else if (!text.empty())
         element_text_ += text;
-    if (!reader_->field({field_, value, string, std::string_view(element_text_).substr(start)}))
+    else if (value->is_object() && value->get_object().empty())
+        element_text_ += "{}";  // nested and empty: a person's five lists, mostly
+    else if (value->is_array() && value->get_array().empty())
+        element_text_ += "[]";
+    else
+        element_text_ += json::serialize(*value);
+    if (!reader_->field({field_name_, value, string, std::string_view(element_text_).substr(start)}))
         element_text_.resize(mark);
+}
+
+json::value_stack& json_dump_sink::nested()
+{
+    if (!nested_begun_) {
+        nested_.reset();
+        nested_begun_ = true;
+    }
+    return nested_;
+}
+
+bool json_dump_sink::in_chunk(std::string_view s) const
+{
+    const auto at = reinterpret_cast<std::uintptr_t>(s.data());
+    const auto begin = reinterpret_cast<std::uintptr_t>(chunk_.data());
+    return at >= begin && at + s.size() <= begin + chunk_.size();
 }
 
 error_code json_dump_sink::element_not_an_object()
@@ -182,22 +221,21 @@ bool json_dump_sink::handler::begin_container(bool object)
     ++sink.depth_;
     switch (sink.place_) {
     case place::element:
+        // Not begun until something is in it: a person's five lists are mostly empty.
         sink.place_ = place::nested;
         sink.inner_depth_ = 1;
-        sink.nested_.reset();
+        sink.nested_begun_ = false;
         break;
     case place::nested:
+        sink.nested();
+        ++sink.inner_depth_;
+        break;
     case place::skipping:
         ++sink.inner_depth_;
         break;
     case place::member:
         if (object) {
-            sink.place_ = place::element;
-            if (sink.wants_text_) {
-                sink.element_text_.reserve(sink.last_text_size_);
-                sink.element_text_ += '{';
-            }
-            sink.reader_->begin(sink.element_key_);
+            sink.begin_element(sink.element_key_);
         } else {
             sink.place_ = place::skipping;
             sink.inner_depth_ = 1;
@@ -207,8 +245,11 @@ bool json_dump_sink::handler::begin_container(bool object)
         if (sink.depth_ == 2 && object == (sink.kind_ == container::object)) {
             const auto at = std::find(sink.members_.begin(), sink.members_.end(), sink.top_key_);
             if (at != sink.members_.end()) {
-                sink.place_ = place::member;
                 sink.member_streamed_[at - sink.members_.begin()] = true;
+                if (sink.unit_ == unit::member)
+                    sink.begin_element(sink.top_key_);
+                else
+                    sink.place_ = place::member;
             }
         }
         break;
@@ -216,16 +257,32 @@ bool json_dump_sink::handler::begin_container(bool object)
     return true;
 }
 
+void json_dump_sink::begin_element(std::string_view key)
+{
+    place_ = place::element;
+    if (wants_text_) {
+        element_text_.reserve(last_text_size_);
+        element_text_ += '{';
+    }
+    reader_->begin(key);
+}
+
 bool json_dump_sink::handler::end_container(bool object, std::size_t n, error_code& ec)
 {
     --sink.depth_;
     switch (sink.place_) {
     case place::nested:
+        if (--sink.inner_depth_ == 0 && !sink.nested_begun_) {
+            sink.place_ = place::element;
+            const json::value empty = object ? json::value(json::object()) : json::value(json::array());
+            sink.deliver_field(&empty, {}, {});
+            return true;
+        }
         if (object)
             sink.nested_.push_object(n);
         else
             sink.nested_.push_array(n);
-        if (--sink.inner_depth_ == 0) {
+        if (sink.inner_depth_ == 0) {
             sink.place_ = place::element;
             const json::value v = sink.nested_.release();
             sink.deliver_field(&v, {}, {});
@@ -238,7 +295,12 @@ bool json_dump_sink::handler::end_container(bool object, std::size_t n, error_co
         }
         return !ec;
     case place::element:
-        sink.place_ = place::member;
+        if (sink.unit_ == unit::member) {
+            sink.place_ = place::outside;
+            sink.rest_.push_object(0);  // the member, handed over already
+        } else {
+            sink.place_ = place::member;
+        }
         if (sink.wants_text_) {
             sink.element_text_ += '}';
             sink.last_text_size_ = sink.element_text_.size();
@@ -270,13 +332,21 @@ bool json_dump_sink::handler::key(json::string_view s, std::size_t n, bool last,
 {
     switch (sink.place_) {
     case place::element:
-        gather(sink.field_, s, n);
+        // A name that came whole from the input is used where it is, not copied: it holds no
+        // escape (the parser unescapes into a buffer of its own), and write() copies it if
+        // the chunk ends before its value does. Most fields are read in the chunk they start.
+        if (last && n == s.size() && sink.in_chunk(s)) {
+            sink.field_name_ = s;
+        } else {
+            gather(sink.field_, s, n);
+            sink.field_name_ = sink.field_;
+        }
         return true;
     case place::nested:
         if (last)
-            sink.nested_.push_key(s);
+            sink.nested().push_key(s);
         else
-            sink.nested_.push_chars(s);
+            sink.nested().push_chars(s);
         return true;
     case place::skipping:
         return true;
@@ -311,7 +381,7 @@ bool json_dump_sink::handler::scalar(Push push, const json::value* value, std::s
         sink.deliver_field(value, string, text);
         return true;
     case place::nested:
-        push(sink.nested_);
+        push(sink.nested());
         return true;
     case place::skipping:
         return true;
@@ -332,7 +402,7 @@ bool json_dump_sink::handler::on_string_part(json::string_view s, std::size_t n,
         gather(sink.string_, s, n);
         break;
     case place::nested:
-        sink.nested_.push_chars(s);
+        sink.nested().push_chars(s);
         break;
     case place::outside:
         sink.rest_.push_chars(s);

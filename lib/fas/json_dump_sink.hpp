@@ -44,6 +44,9 @@ public:
         virtual ~element_reader() = default;
         // Whether the element's JSON text is assembled, for a reader that keeps the record.
         virtual bool wants_text() const { return false; }
+        // Whether the whole body is kept for finish(): a one-record answer's reader keeps it
+        // as the record's text, which costs a copy instead of assembling the text anew.
+        virtual bool wants_body() const { return false; }
         // An answer starts: anything read from an earlier one (a retried call's) is dropped.
         virtual void start() = 0;
         // An element that is an object: its key ("" in an array), its fields, its end.
@@ -55,18 +58,22 @@ public:
         virtual error_code end(std::string&& text, std::string& why) = 0;
         // An element that is not an object is skipped, unless this returns an error.
         virtual error_code not_an_object(std::string_view /*element_key*/, std::string& /*why*/) { return {}; }
-        // The whole answer has been read, and it was JSON.
-        virtual error_code finish(std::string& /*why*/) { return {}; }
+        // The whole answer has been read, and it was JSON; `body` is it if wants_body().
+        virtual error_code finish(std::string&& /*body*/, std::string& /*why*/) { return {}; }
     };
 
     enum class container { object, array };
+    // What of a streamed member the reader is given: each of its elements (a dump), or the
+    // member itself as the one element (a record, as person_by_id's `person`; an object).
+    enum class unit { elements, member };
 
     // Streams the members of these names whose value is a `kind` (FAS sends user_data's
     // `data` as an object, user/list's `people` as an array); any other value stays in the
     // rest, for the operation's parse to judge as it would a whole answer. A streamed
     // member's name seen twice is refused: a parser keeps the last of two, and the first
     // would have been handed over already.
-    json_dump_sink(std::vector<std::string> members, container kind, std::shared_ptr<element_reader> reader);
+    json_dump_sink(std::vector<std::string> members, container kind, std::shared_ptr<element_reader> reader,
+                   unit what = unit::elements);
 
     bool accept(const boost::beast::http::response_header<>& header) override;
     error_code write(std::string_view data) override;
@@ -75,6 +82,8 @@ public:
 
     // The answer without the streamed members' elements (each is an empty object or array).
     boost::json::value take_rest();
+    // The body so far if the reader wants_body() (else ""): for a failure's snippet.
+    const std::string& body() const { return body_; }
 
     struct handler
     {
@@ -125,7 +134,8 @@ private:
     enum class place {
         outside,   // in the rest of the answer
         member,    // directly in the streamed member: the next value is an element
-        element,   // directly in an element: keys are its fields' names
+        element,   // directly in an element (or the member, for unit::member): keys are its
+                   // fields' names
         nested,    // inside a field's object or array (built whole in nested_)
         skipping,  // inside an element that is an array: skipped
     };
@@ -138,25 +148,36 @@ private:
         if (wants_text_)
             deliver_field_with_text(value, string, text);
         else
-            reader_->field({field_, value, string, {}});
+            reader_->field({field_name_, value, string, {}});
     }
     void deliver_field_with_text(const boost::json::value* value, std::string_view string, std::string_view text);
     error_code element_not_an_object();
+    void begin_element(std::string_view key);
+    // The stack a nested value is built on, begun at its first content.
+    boost::json::value_stack& nested();
+    // Whether `s` lies in the input being parsed.
+    bool in_chunk(std::string_view s) const;
 
     std::vector<std::string> members_;
     container kind_;
+    unit unit_;
     std::vector<bool> member_streamed_;  // by index in members_, for this answer
     std::shared_ptr<element_reader> reader_;
     bool wants_text_ = false;
+    bool wants_body_ = false;
+    std::string body_;
     boost::json::basic_parser<handler> parser_;
     boost::json::value_stack rest_;
     boost::json::value_stack nested_;
+    bool nested_begun_ = false;
     place place_ = place::outside;
     std::size_t depth_ = 0;         // containers open
     std::size_t inner_depth_ = 0;   // containers open within a nested field or a skipped element
     std::string top_key_;           // the last key at depth 1
     std::string element_key_;       // the key of the element now starting or being read
-    std::string field_;             // the element's current field name
+    std::string field_;             // the element's current field name, when copied...
+    std::string_view field_name_;   // ... which this views, or the input itself (see key())
+    std::string_view chunk_;        // the input being parsed, during write()
     std::string string_;            // a string value that came in pieces
     std::string number_;            // a number's text that came in pieces
     std::string element_text_;     // the element's JSON text so far, if the reader wants it

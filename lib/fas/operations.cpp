@@ -217,16 +217,107 @@ std::optional<json::object> person_object(raw_reply& r)
     return merged;
 }
 
-bool read_person(raw_reply& r, person& out)
+} // namespace
+
+namespace detail {
+
+// person_by_id & co: the person read as the answer streams in (json_dump_sink with
+// unit::member), field by field; `raw` is made of the answer's text, parsed only if someone
+// reads it. Building the answer's DOM, and then the person from it, was the largest part
+// of every call.
+class streamed_person final : public json_dump_sink::element_reader
 {
+public:
+    bool wants_body() const override { return true; }
+
+    void start() override { complete_ = false; }
+
+    void begin(std::string_view) override
+    {
+        value_ = person{};
+        has_bugzilla_email_ = false;
+        complete_ = false;
+    }
+
+    bool field(const json_dump_sink::field& f) override
+    {
+        has_bugzilla_email_ |= read_person_member(value_, f.name, value_view{f.value, f.string});
+        return true;
+    }
+
+    error_code end(std::string&&, std::string&) override
+    {
+        if (!has_bugzilla_email_)
+            value_.bugzilla_email = value_.email;
+        complete_ = true;
+        return {};
+    }
+
+    error_code finish(std::string&& body, std::string&) override
+    {
+        body_ = std::move(body);
+        return {};
+    }
+
+    // Whether the answer had a person object.
+    bool complete() const { return complete_; }
+
+    // The person, with the legacy top-level membership lists of `answer` (the rest of it)
+    // merged in as person_object() merges them.
+    void take(const json::value& answer, person& out)
+    {
+        if (const auto* top = answer.if_object()) {
+            if (const auto* a = top->if_contains("approved"))
+                value_.approved_memberships = groups_in(a);
+            if (const auto* u = top->if_contains("unapproved"))
+                value_.unapproved_memberships = groups_in(u);
+        }
+        value_.raw = fedora::detail::record_access::from_text(std::move(body_), &person_of_answer);
+        out = std::move(value_);
+        complete_ = false;
+    }
+
+private:
+    static json::object person_of_answer(json::value&& answer)
+    {
+        raw_reply r;
+        r.body = std::move(answer);
+        auto person = person_object(r);  // there is one: the answer streamed had it
+        return person ? std::move(*person) : json::object();
+    }
+
+    person value_;
+    std::string body_;
+    bool has_bugzilla_email_ = false;
+    bool complete_ = false;
+};
+
+} // namespace detail
+
+namespace {
+
+// The person of the answer: as it streamed in, or from the whole answer's DOM.
+bool read_person(raw_reply& r, person& out, detail::streamed_person* streamed)
+{
+    if (r.streamed && streamed) {
+        if (!streamed->complete())
+            return false;
+        streamed->take(r.body, out);
+        return true;
+    }
     auto o = person_object(r);
     if (o)
         out = to_person(std::move(*o));
     return o.has_value();
 }
 
-void read_person(raw_reply& r, std::optional<person>& out)
+void read_person(raw_reply& r, std::optional<person>& out, detail::streamed_person* streamed)
 {
+    if (r.streamed && streamed) {
+        if (streamed->complete())
+            streamed->take(r.body, out.emplace());
+        return;
+    }
     if (auto o = person_object(r))
         out.emplace(to_person(std::move(*o)));
 }
@@ -290,6 +381,18 @@ operation_request make_request(std::string_view fixed_path, std::initializer_lis
         }
     }
     return req;
+}
+
+// The request of an operation that reads one person: the answer's `person` streams into
+// the operation's own reader.
+operation_request person_request(std::string_view path, std::shared_ptr<detail::streamed_person>& streamed)
+{
+    auto r = make_request(path);
+    streamed = std::make_shared<detail::streamed_person>();
+    r.sink = std::make_shared<detail::json_dump_sink>(std::vector<std::string>{"person"},
+                                                      detail::json_dump_sink::container::object, streamed,
+                                                      detail::json_dump_sink::unit::member);
+    return r;
 }
 
 // ---- FasProxyClient ------------------------------------------------------------------
@@ -356,11 +459,11 @@ error_code verify_home::recover(error_code ec, raw_reply&, result_type& out) con
     return {};
 }
 
-operation_request get_user_info::build() const { return make_request("user/view"); }
+operation_request get_user_info::build() const { return person_request("user/view", streamed); }
 
 error_code get_user_info::parse(raw_reply& r, result_type& out) const
 {
-    if (!read_person(r, out))
+    if (!read_person(r, out, streamed.get()))
         return wrong_shape(r, "user/view without `person`");
     out.bugzilla_email = out.email;
     return {};
@@ -368,7 +471,7 @@ error_code get_user_info::parse(raw_reply& r, result_type& out) const
 
 operation_request proxy_person_by_id::build() const
 {
-    auto r = make_request("json/person_by_id");
+    auto r = person_request("json/person_by_id", streamed);
     r.form.add("person_id", std::to_string(person_id));
     return r;
 }
@@ -379,7 +482,7 @@ error_code proxy_person_by_id::parse(raw_reply& r, result_type& out) const
         auto* o = r.body.if_object();
         return app_error(r, "Generic AppError", o ? str(*o, "tg_flash") : std::string());
     }
-    if (!read_person(r, out))
+    if (!read_person(r, out, streamed.get()))
         return wrong_shape(r, "person_by_id without `person`");
     return {};
 }
@@ -445,7 +548,7 @@ error_code send_request::parse(raw_reply& r, result_type& out) const
 
 operation_request person_by_id::build() const
 {
-    auto r = make_request("json/person_by_id");
+    auto r = person_request("json/person_by_id", streamed);
     r.form.add("person_id", std::to_string(person_id));
     return r;
 }
@@ -453,13 +556,13 @@ operation_request person_by_id::build() const
 error_code person_by_id::parse(raw_reply& r, result_type& out) const
 {
     if (succeeded(r))
-        read_person(r, out);
+        read_person(r, out, streamed.get());
     return {};
 }
 
 operation_request person_by_username::build() const
 {
-    auto r = make_request("json/person_by_username");
+    auto r = person_request("json/person_by_username", streamed);
     r.form.add("username", username);
     return r;
 }
@@ -467,7 +570,7 @@ operation_request person_by_username::build() const
 error_code person_by_username::parse(raw_reply& r, result_type& out) const
 {
     if (succeeded(r))
-        read_person(r, out);
+        read_person(r, out, streamed.get());
     return {};
 }
 
@@ -713,7 +816,7 @@ public:
         return {};
     }
 
-    error_code finish(std::string&) override
+    error_code finish(std::string&&, std::string&) override
     {
         people_.build(*out_);
         return {};

@@ -5,9 +5,9 @@
 //
 // Checked on every input: no crash, no exception, no sanitizer report, and a failure is a
 // typed fedora::errc with a message (an app_error's text is the server's own, maybe empty).
-// The dumps (user_data, people_by_key) also stream the body through the operation's own
-// sink, in pieces of a size the first byte picks, and must end exactly as the whole-body
-// parse did: both failed, or both gave the same result.
+// The operations that stream their answer (the dumps, and the one-person reads) also feed
+// the body through the operation's own sink, in pieces of a size the first byte picks, and
+// must end exactly as the whole-body parse did: both failed, or both gave the same result.
 #include "fuzz_support.hpp"
 
 #include "../../lib/fas/core.hpp"
@@ -15,6 +15,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string_view>
 #include <type_traits>
 #include <variant>
@@ -43,6 +44,11 @@ bool same(const fedora::fas::person& a, const fedora::fas::person& b)
            a.approved_memberships.size() == b.approved_memberships.size() &&
            a.unapproved_memberships.size() == b.unapproved_memberships.size() && a.roles.size() == b.roles.size() &&
            a.raw == b.raw;
+}
+
+bool same(const std::optional<fedora::fas::person>& a, const std::optional<fedora::fas::person>& b)
+{
+    return a.has_value() == b.has_value() && (!a || same(*a, *b));
 }
 
 template <class Map>
@@ -122,7 +128,7 @@ void run(const Op& op, const fedora::http::response& resp, std::size_t piece)
         std::fprintf(stderr, "error %s without a message\n", ec.message().c_str());
         std::abort();
     }
-    if constexpr (std::is_same_v<Op, fedora::fas::ops::user_data> || std::is_same_v<Op, fedora::fas::ops::people_by_key>)
+    if constexpr (requires { op.streamed; })
         run_streamed(op, resp, piece, ec, out);
 }
 

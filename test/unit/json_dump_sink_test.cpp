@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 
 #include <map>
+#include <type_traits>
 
 namespace json = boost::json;
 using fedora::errc;
@@ -313,16 +314,17 @@ void check_same_person(const fedora::fas::person& got, const fedora::fas::person
     CHECK(got.raw == want.raw);
 }
 
-// people_by_key's answer streamed in pieces through the operation's own sink; `cut_first`
+// An operation's answer streamed in pieces through the operation's own sink; `cut_first`
 // first feeds the start of another answer, as a call retried after its answer broke off would.
-fedora::error_code stream_people(const fedora::fas::ops::people_by_key& op, const std::string& doc, std::size_t piece,
-                                 fedora::fas::people_map& out, std::string& failure, bool cut_first = false)
+template <class Op>
+fedora::error_code stream_answer(const Op& op, const std::string& doc, std::size_t piece,
+                                 typename Op::result_type& out, std::string& failure, bool cut_first = false)
 {
     auto req = op.build();
     REQUIRE(req.sink);
     if (cut_first) {
         REQUIRE(req.sink->accept(json_header()));
-        CHECK(!req.sink->write(R"({"people": [{"id": 99, "username": "ghost", "email": "g@x"}, {"id": 98, "us)"));
+        CHECK(!req.sink->write(R"({"person": {"id": 99, "username": "ghost"}, "people": [{"id": 99, "username": "ghost", "email": "g@x"}, {"id": 98, "us)"));
     }
     REQUIRE(req.sink->accept(json_header()));
     fedora::error_code ec;
@@ -375,7 +377,7 @@ TEST_CASE("people_by_key streamed reads every entry as the whole-body parse does
                     CAPTURE(cut_first);
                     fedora::fas::people_map got;
                     std::string failure;
-                    REQUIRE_MESSAGE(!stream_people(op, doc, piece, got, failure, cut_first), failure);
+                    REQUIRE_MESSAGE(!stream_answer(op, doc, piece, got, failure, cut_first), failure);
                     REQUIRE(got.index() == expected.index());
                     std::visit(
                         [&](const auto& want) {
@@ -394,7 +396,7 @@ TEST_CASE("people_by_key streamed reads every entry as the whole-body parse does
     // The last of a key seen twice wins, whatever the order; unrequested fields stay out of raw.
     fedora::fas::people_map got;
     std::string failure;
-    REQUIRE(!stream_people(fedora::fas::ops::people_by_key{"id", "*", {"email"}}, doc, 5, got, failure));
+    REQUIRE(!stream_answer(fedora::fas::ops::people_by_key{"id", "*", {"email"}}, doc, 5, got, failure));
     const auto& by_id = std::get<fedora::fas::people_by_id_map>(got);
     CHECK(by_id.size() == 4);  // 10, 30, 40, and "20" (not an integer) as 0
     CHECK(by_id.at(10).email == "amy-again@example.org");
@@ -416,7 +418,71 @@ TEST_CASE("people_by_key streamed refuses what the whole-body parse refuses, wit
         fedora::fas::people_map out;
         CHECK(op.parse(dom, out) == errc::server_error);
         std::string failure;
-        CHECK(stream_people(op, bad, 3, out, failure) == errc::server_error);
+        CHECK(stream_answer(op, bad, 3, out, failure) == errc::server_error);
         CHECK(failure == dom.diag.message);
     }
+}
+
+TEST_CASE("person_by_id and the other one-person reads stream the person as the whole-body parse reads it")
+{
+    const std::string person = R"({"id": 100068, "username": "jdoe", "human_name": "J\u00f6hn \"D\"", "email": "jdoe@example.org",
+        "privacy": false, "status": "active", "creation": "2008-03-14 00:00:00+00:00", "gpg_keyid": null,
+        "latitude": 1.25, "group_roles": {"packager": {"role_type": "user"}},
+        "approved_memberships": [{"id": 5, "name": "packager"}], "roles": [{"group_id": 5, "role_type": "user"}]})";
+    const std::vector<std::string> answers = {
+        R"({"success": true, "person": )" + person + R"(, "tg_flash": null})",
+        // The legacy top-level membership lists replace the person's own.
+        R"({"person": )" + person + R"(, "success": true, "approved": [{"id": 7, "name": "docs"}], "unapproved": []})",
+        R"({"success": true, "person": {}, "approved": [{"id": 7, "name": "docs"}]})",
+        R"({"success": true, "person": {"username": "x", "bugzilla_email": "bz@x"}})",
+        R"({"success": false, "tg_flash": "nope"})",
+        R"({"success": true, "person": null})",
+        R"({"success": true, "person": [{"username": "x"}]})",
+        R"({"success": true})",
+    };
+    const auto check = [&](const auto& op, const std::string& doc) {
+        using op_type = std::decay_t<decltype(op)>;
+        fedora::fas::raw_reply dom;
+        dom.body = json::parse(doc);
+        dom.status = 200;
+        typename op_type::result_type want{};
+        const auto want_ec = op.parse(dom, want);
+        for (std::size_t piece : {std::size_t(1), std::size_t(3), doc.size()}) {
+            for (bool cut_first : {false, true}) {
+                CAPTURE(piece);
+                CAPTURE(cut_first);
+                typename op_type::result_type got{};
+                std::string failure;
+                CHECK(stream_answer(op, doc, piece, got, failure, cut_first) == want_ec);
+                if constexpr (std::is_same_v<typename op_type::result_type, fedora::fas::person>) {
+                    check_same_person(got, want);
+                } else {
+                    REQUIRE(got.has_value() == want.has_value());
+                    if (want)
+                        check_same_person(*got, *want);
+                }
+            }
+        }
+    };
+    for (const auto& doc : answers) {
+        CAPTURE(doc);
+        check(fedora::fas::ops::person_by_id{.person_id = 100068}, doc);
+        check(fedora::fas::ops::person_by_username{.username = "jdoe"}, doc);
+        check(fedora::fas::ops::proxy_person_by_id{.person_id = 100068}, doc);
+        check(fedora::fas::ops::get_user_info{}, doc);
+    }
+
+    // Its record is the person's object as the server sent it, kept as text until read.
+    fedora::fas::ops::person_by_username::result_type got;
+    std::string failure;
+    REQUIRE(!stream_answer(fedora::fas::ops::person_by_username{.username = "jdoe"}, answers[0], 4, got, failure));
+    REQUIRE(got);
+    CHECK(got->raw.object() == json::parse(person));
+    CHECK(got->approved_memberships.at(0).name == "packager");
+
+    // "person" twice: a parser would keep the second, but the first went to the reader.
+    fedora::fas::ops::person_by_id::result_type twice;
+    CHECK(stream_answer(fedora::fas::ops::person_by_id{.person_id = 1}, R"({"person": {"id": 1}, "person": {"id": 2}})", 5,
+                        twice, failure) == errc::server_error);
+    CHECK(failure == "unexpected answer: `person` twice");
 }

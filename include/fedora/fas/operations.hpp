@@ -45,6 +45,7 @@ struct auth_params
 
 namespace detail {
 class json_dump_sink;
+class streamed_person;
 }
 
 // What an operation asks the generic path to send (always a POST, as python-fedora did).
@@ -122,6 +123,9 @@ struct get_user_info
     using result_type = person;
     operation_request build() const;
     error_code parse(raw_reply& r, result_type& out) const;
+
+    // Made by each build(): the person, read as the answer streams in.
+    mutable std::shared_ptr<detail::streamed_person> streamed;
 };
 
 // FasProxyClient.person_by_id: app_error ("Generic AppError") when FAS says no.
@@ -131,6 +135,9 @@ struct proxy_person_by_id
     std::int64_t person_id = 0;
     operation_request build() const;
     error_code parse(raw_reply& r, result_type& out) const;
+
+    // Made by each build(): the person, read as the answer streams in.
+    mutable std::shared_ptr<detail::streamed_person> streamed;
 };
 
 struct group_list_op
@@ -160,6 +167,9 @@ struct person_by_id
     std::int64_t person_id = 0;
     operation_request build() const;
     error_code parse(raw_reply& r, result_type& out) const;
+
+    // Made by each build(): the person, read as the answer streams in.
+    mutable std::shared_ptr<detail::streamed_person> streamed;
 };
 
 struct person_by_username
@@ -168,6 +178,9 @@ struct person_by_username
     std::string username;
     operation_request build() const;
     error_code parse(raw_reply& r, result_type& out) const;
+
+    // Made by each build(): the person, read as the answer streams in.
+    mutable std::shared_ptr<detail::streamed_person> streamed;
 };
 
 struct group_by_id
