@@ -1,10 +1,11 @@
 // A record as the server sent it: the JSON object a typed result was read from, so fields
 // the typed model does not name (and fields a newer server adds) stay reachable.
 //
-// A record read from one answer holds the object itself. A record read from a dump of
-// thousands (people_by_key) holds the object's JSON text and parses it the first time it is
-// looked at, once, safely from any number of threads: most callers of a 25 MB dump never
-// look, and building every record's object was a third of the cost of reading the dump.
+// A record may hold the object itself, or JSON text it parses the first time it is looked
+// at, once, safely from any number of threads. The answers the SDK reads as they stream in
+// (people_by_key's dump, the one-person reads) keep text: most callers never look at `raw`,
+// and building the object of every record was a third of the cost of reading a dump and
+// the largest part of a person_by_id call.
 #pragma once
 
 #include <boost/json/object.hpp>

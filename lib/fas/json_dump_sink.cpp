@@ -138,7 +138,7 @@ error_code json_dump_sink::write(std::string_view data)
         body_.append(data);
     error_code ec;
     chunk_ = data;
-    parser_.write_some(true, data.data(), data.size(), ec);
+    const std::size_t used = parser_.write_some(true, data.data(), data.size(), ec);
     if (field_name_.data() != field_.data()) {
         field_.assign(field_name_);  // a name in this chunk, whose value is still to come
         field_name_ = field_;
@@ -148,6 +148,12 @@ error_code json_dump_sink::write(std::string_view data)
         return element_error_;
     if (ec) {
         failure_ = "the answer is not JSON: " + ec.message();
+        return make_error_code(errc::server_error);
+    }
+    if (used < data.size()) {
+        // The parser stops at the end of the document; boost::json::parse calls what follows
+        // an error, and so does this.
+        failure_ = "the answer is not JSON: extra data after it";
         return make_error_code(errc::server_error);
     }
     return {};

@@ -1,10 +1,12 @@
-// Private: reads a big FAS answer while it streams in. FAS dumps are one object with one
-// big member ({"success": true, "data": {"100001": {...}, ...}} for user_data,
+// Private: reads a FAS answer while it streams in. FAS dumps are one object with one big
+// member ({"success": true, "data": {"100001": {...}, ...}} for user_data,
 // {"people": [...], ...} for user/list). The big member's elements are read field by field
 // as they are parsed and handed to the operation's reader, which makes its typed result of
-// each at once; no element is built as a JSON value. Everything else becomes a small DOM, so
-// the common checks (`exc`, `success`) still run on it. Neither the whole body nor a whole
-// DOM is ever held.
+// each at once; no element is built as a JSON value. A one-person answer
+// ({"success": true, "person": {...}}) is read the same way, its `person` member being the
+// one element (unit::member). Everything else becomes a small DOM, so the common checks
+// (`exc`, `success`) still run on it. No whole DOM is ever built, and the body is held only
+// for a reader that keeps it as its record's text (wants_body).
 #pragma once
 
 #include <fedora/http/client.hpp>

@@ -196,7 +196,8 @@ TEST_CASE("json_dump_sink refuses a streamed member's name seen twice")
 TEST_CASE("json_dump_sink refuses what is not JSON, cut JSON, and too deep JSON; an element's error stops it")
 {
     for (std::string bad : {std::string("<html>"), std::string(R"({"data": {"1": {"a": )"),
-                            std::string(R"({"data": {"1": tru}})"), std::string(200, '[')}) {
+                            std::string(R"({"data": {"1": tru}})"), std::string(200, '['),
+                            std::string(R"({"data": {"1": {}}} {"x": 1})")}) {
         CAPTURE(bad);
         auto c = stream(bad, 3);
         CHECK(c.ec == errc::server_error);
