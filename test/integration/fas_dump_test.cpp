@@ -138,7 +138,14 @@ TEST_CASE("user_data and people_by_key stream into the same typed results as a w
             REQUIRE_MESSAGE(!pec, people.diag.message);
             auto expected = parsed_from_dom(ioc, proxy, op, admin);
             REQUIRE(people.value.index() == expected.index());
-            auto compare = [](const auto& got, const auto& want) {
+            // The emulator records each caller's last visit, as FAS does, at most once a
+            // second: the caller's `last_seen` may differ between the two answers compared.
+            auto without_last_seen = [](const fedora::record& r) {
+                boost::json::object o = r.object();
+                o.erase("last_seen");
+                return o;
+            };
+            auto compare = [&without_last_seen](const auto& got, const auto& want) {
                 REQUIRE(got.size() == want.size());
                 CHECK(got.size() > 2900);
                 for (const auto& [k, p] : want) {
@@ -152,7 +159,7 @@ TEST_CASE("user_data and people_by_key stream into the same typed results as a w
                     CHECK(it->second.creation == p.creation);
                     CHECK(it->second.privacy == p.privacy);
                     CHECK(it->second.bugzilla_email == p.bugzilla_email);
-                    CHECK(it->second.raw == p.raw);
+                    CHECK(without_last_seen(it->second.raw) == without_last_seen(p.raw));
                 }
             };
             if (key == "id")
