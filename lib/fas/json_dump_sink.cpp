@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cstdint>
 #include <cstring>
+#include <stdexcept>
 
 namespace fedora::fas::detail {
 
@@ -97,6 +98,8 @@ json_dump_sink::json_dump_sink(std::vector<std::string> members, container kind,
       wants_body_(reader_->wants_body()),
       parser_(dump_options(), *this)
 {
+    if (members_.size() > 32)
+        throw std::invalid_argument("json_dump_sink: at most 32 streamed members");
 }
 
 json_dump_sink::handler::handler(json_dump_sink& s) : sink(s) {}
@@ -112,7 +115,7 @@ bool json_dump_sink::accept(const bhttp::response_header<>& header)
     parser_.reset();
     rest_.reset();
     place_ = place::outside;
-    member_streamed_.assign(members_.size(), false);
+    streamed_members_ = 0;
     depth_ = inner_depth_ = 0;
     top_key_.clear();
     element_key_.clear();
@@ -251,7 +254,7 @@ bool json_dump_sink::handler::begin_container(bool object)
         if (sink.depth_ == 2 && object == (sink.kind_ == container::object)) {
             const auto at = std::find(sink.members_.begin(), sink.members_.end(), sink.top_key_);
             if (at != sink.members_.end()) {
-                sink.member_streamed_[at - sink.members_.begin()] = true;
+                sink.streamed_members_ |= std::uint32_t(1) << (at - sink.members_.begin());
                 if (sink.unit_ == unit::member)
                     sink.begin_element(sink.top_key_);
                 else
@@ -363,7 +366,8 @@ bool json_dump_sink::handler::key(json::string_view s, std::size_t n, bool last,
         if (sink.depth_ == 1) {
             gather(sink.top_key_, s, n);
             const auto at = std::find(sink.members_.begin(), sink.members_.end(), sink.top_key_);
-            if (last && at != sink.members_.end() && sink.member_streamed_[at - sink.members_.begin()]) {
+            if (last && at != sink.members_.end() &&
+                (sink.streamed_members_ >> (at - sink.members_.begin()) & 1)) {
                 sink.failure_ = "unexpected answer: `" + sink.top_key_ + "` twice";
                 ec = sink.element_error_ = make_error_code(errc::server_error);
                 return false;
@@ -447,28 +451,27 @@ std::string_view json_dump_sink::handler::number_text(json::string_view last)
     return sink.number_;
 }
 
-bool json_dump_sink::handler::on_int64(std::int64_t v, json::string_view s, error_code& ec)
+template <class Push>
+bool json_dump_sink::handler::number(Push push, const json::value& value, json::string_view last, error_code& ec)
 {
-    const json::value value(v);
-    const bool ok = scalar([v](json::value_stack& st) { st.push_int64(v); }, &value, {}, number_text(s), ec);
+    const bool ok = scalar(push, &value, {}, number_text(last), ec);
     sink.number_.clear();
     return ok;
+}
+
+bool json_dump_sink::handler::on_int64(std::int64_t v, json::string_view s, error_code& ec)
+{
+    return number([v](json::value_stack& st) { st.push_int64(v); }, json::value(v), s, ec);
 }
 
 bool json_dump_sink::handler::on_uint64(std::uint64_t v, json::string_view s, error_code& ec)
 {
-    const json::value value(v);
-    const bool ok = scalar([v](json::value_stack& st) { st.push_uint64(v); }, &value, {}, number_text(s), ec);
-    sink.number_.clear();
-    return ok;
+    return number([v](json::value_stack& st) { st.push_uint64(v); }, json::value(v), s, ec);
 }
 
 bool json_dump_sink::handler::on_double(double v, json::string_view s, error_code& ec)
 {
-    const json::value value(v);
-    const bool ok = scalar([v](json::value_stack& st) { st.push_double(v); }, &value, {}, number_text(s), ec);
-    sink.number_.clear();
-    return ok;
+    return number([v](json::value_stack& st) { st.push_double(v); }, json::value(v), s, ec);
 }
 
 bool json_dump_sink::handler::on_bool(bool v, error_code& ec)

@@ -16,6 +16,7 @@
 #include <boost/json/value_stack.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -122,6 +123,9 @@ public:
         bool key(boost::json::string_view s, std::size_t n, bool last, error_code& ec);
         // A number's text: its pieces so far and this last one (kept only for a field).
         std::string_view number_text(boost::json::string_view last);
+        // A number is complete: a scalar whose text is its pieces so far and `last`.
+        template <class Push>
+        bool number(Push push, const boost::json::value& value, boost::json::string_view last, error_code& ec);
         // A value other than a container is complete. `push` puts it on a value stack;
         // `value`, `string` and `text` are what a field gets (see deliver_field).
         template <class Push>
@@ -163,7 +167,7 @@ private:
     std::vector<std::string> members_;
     container kind_;
     unit unit_;
-    std::vector<bool> member_streamed_;  // by index in members_, for this answer
+    std::uint32_t streamed_members_ = 0;  // bit i: members_[i] streamed, in this answer
     std::shared_ptr<element_reader> reader_;
     bool wants_text_ = false;
     bool wants_body_ = false;

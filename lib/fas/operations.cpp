@@ -203,9 +203,9 @@ person to_person(json::object raw)
 
 // person_by_id/username: the person's object, with the legacy top-level membership lists
 // copied in. Takes it out of the answer (it is not read again after a successful parse).
-std::optional<json::object> person_object(raw_reply& r)
+std::optional<json::object> person_object(json::value& answer)
 {
-    auto* top = r.body.if_object();
+    auto* top = answer.if_object();
     auto* found = top ? top->if_contains("person") : nullptr;
     if (!found || !found->is_object())
         return std::nullopt;
@@ -280,9 +280,7 @@ public:
 private:
     static json::object person_of_answer(json::value&& answer)
     {
-        raw_reply r;
-        r.body = std::move(answer);
-        auto person = person_object(r);  // there is one: the answer streamed had it
+        auto person = person_object(answer);  // there is one: the answer streamed had it
         return person ? std::move(*person) : json::object();
     }
 
@@ -305,7 +303,7 @@ bool read_person(raw_reply& r, person& out, detail::streamed_person* streamed)
         streamed->take(r.body, out);
         return true;
     }
-    auto o = person_object(r);
+    auto o = person_object(r.body);
     if (o)
         out = to_person(std::move(*o));
     return o.has_value();
@@ -318,7 +316,7 @@ void read_person(raw_reply& r, std::optional<person>& out, detail::streamed_pers
             streamed->take(r.body, out.emplace());
         return;
     }
-    if (auto o = person_object(r))
+    if (auto o = person_object(r.body))
         out.emplace(to_person(std::move(*o)));
 }
 
