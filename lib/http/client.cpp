@@ -20,10 +20,12 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/url/parse.hpp>
 
@@ -31,6 +33,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstring>
 #include <deque>
@@ -192,6 +195,7 @@ struct connection
     std::optional<tcp::socket> plain;
     std::optional<beast::ssl_stream<tcp::socket>> secure;
     beast::flat_buffer buffer;  // reused across the exchanges of this connection
+    std::string request_head;   // likewise: the request line and headers being written
     clock::time_point created = clock::now();
     clock::time_point last_used = created;
     std::size_t exchanges = 0;
@@ -1403,16 +1407,34 @@ void after_acquired(std::unique_ptr<call>& c)
     });
 }
 
+// Writes what Beast's serializer would for this request. The serializer walks the fields
+// through nested buffer-sequence adaptors that cost more than the write itself (perf: ~6%
+// of a call's CPU at C=64 over HTTPS); one append per piece into a string the connection
+// keeps costs a fraction of that, and a body goes out as it is, as a second buffer.
+// `prepare` framed the body by Content-Length (or not at all), so it is never chunked.
+void write_head(const bhttp::request<bhttp::string_body>& r, std::string& out)
+{
+    BOOST_ASSERT(!r.chunked() && r.version() == 11);
+    out.clear();
+    out.append(r.method_string()).append(" ").append(r.target()).append(" HTTP/1.1\r\n");
+    for (const auto& f : r)
+        out.append(f.name_string()).append(": ").append(f.value()).append("\r\n");
+    out.append("\r\n");
+}
+
 void exchange(std::unique_ptr<call>& c)
 {
     c->before_exchange();
     c->out = exchange_outcome{};
     c->interim = 0;
+    write_head(c->breq, c->conn->request_head);
     wait_for(c, waiting_for::write, [p = c.get()](resume&& r) {
+        const std::array<asio::const_buffer, 2> wire{asio::buffer(p->conn->request_head),
+                                                     asio::buffer(p->breq.body())};
         if (p->conn->secure)
-            bhttp::async_write(*p->conn->secure, p->breq, std::move(r));
+            asio::async_write(*p->conn->secure, wire, std::move(r));
         else
-            bhttp::async_write(*p->conn->plain, p->breq, std::move(r));
+            asio::async_write(*p->conn->plain, wire, std::move(r));
     });
 }
 
