@@ -914,7 +914,11 @@ struct call
     exchange_outcome out;
     std::chrono::milliseconds backoff{0};
     bool backoff_cancellable = true;
-    bool has_host = false;  // the fields hold a Host header (the caller's, or one set before)
+    // The headers the transport adds, written with the request line (see `write_head`)
+    // rather than kept in the fields: each field there costs an allocation and a free.
+    bool add_user_agent = false;
+    bool add_accept_encoding = false;
+    bool add_content_length = false;
     std::optional<asio::steady_timer> backoff_timer;
     clock::time_point wait_start{};
     int interim = 0;  // 1xx answers read so far in this exchange
@@ -973,8 +977,8 @@ struct call
         // fields hold, so this is the one place that stands between a value from the caller
         // (a user agent, a cookie, a token) and the wire. The same walk notes which of the
         // headers the transport adds the caller set, so that adding them needs no lookup.
-        bool has_user_agent = false, has_accept_encoding = false, has_connection = false,
-             has_framing = false;
+        bool has_host = false, has_user_agent = false, has_accept_encoding = false,
+             has_connection = false, has_framing = false;
         for (const auto& f : req.headers) {
             if (breaks_header_line(f.name_string()) || breaks_header_line(f.value()))
                 return fail_with(errc::invalid_argument,
@@ -994,28 +998,24 @@ struct call
             return fail_with(errc::invalid_argument, "the user agent contains CR, LF or NUL");
 
         // The headers that stay the same over redirects and retries; the request line and
-        // Host are set per attempt, and a redirect that turns the request into a GET drops
-        // the body and its headers itself (see `follow`).
+        // Host are written per attempt from the URL (a caller's Host gives way to it), and a
+        // redirect that turns the request into a GET drops the body and its headers itself
+        // (see `follow`).
         static_cast<fields&>(breq) = std::move(req.headers);
         breq.version(11);
         breq.method(req.method);
         breq.body() = std::move(req.body);
-        if (!has_user_agent)
-            breq.insert(bhttp::field::user_agent, params.user_agent);
-        if (params.accept_gzip && !has_accept_encoding)
-            breq.insert(bhttp::field::accept_encoding, "gzip");
+        if (has_host)
+            breq.erase(bhttp::field::host);
+        add_user_agent = !has_user_agent;
+        add_accept_encoding = params.accept_gzip && !has_accept_encoding;
         if (has_connection)
             breq.keep_alive(true);  // HTTP/1.1 keeps the connection alive unless told otherwise
-        const auto size = breq.body().size();
-        if (has_framing || req.method == verb::trace) {
-            breq.prepare_payload();
-        } else if (size > 0 || req.method == verb::post || req.method == verb::put ||
-                   req.method == verb::options) {
-            // What prepare_payload sets, without its three lookups by name.
-            char digits[24];
-            const auto end = std::to_chars(digits, digits + sizeof digits, size).ptr;
-            breq.insert(bhttp::field::content_length, std::string_view(digits, end - digits));
-        }
+        if (has_framing || req.method == verb::trace)
+            breq.prepare_payload();  // the caller's framing gives way to the body's size
+        else
+            add_content_length = !breq.body().empty() || req.method == verb::post ||
+                                 req.method == verb::put || req.method == verb::options;
 
         guard = std::make_shared<deadline_guard>(ex);
         guard->timer.expires_at(deadline);
@@ -1039,16 +1039,6 @@ struct call
         pool = first ? first->pool : impl->pool_for(origin_of(url));
         if (!pool)
             return fail_with(errc::client_closed, "the client was shut down");
-
-        breq.method(req.method);
-        breq.target(url.encoded_target().empty() ? std::string_view("/")
-                                                 : std::string_view(url.encoded_target()));
-        if (has_host) {
-            breq.set(bhttp::field::host, url.encoded_host_and_port());
-        } else {
-            breq.insert(bhttp::field::host, url.encoded_host_and_port());
-            has_host = true;
-        }
 
         acquired_already = false;
         if (first) {
@@ -1109,6 +1099,38 @@ struct call
             ++pool->counters.requests;
         }
         ++diag().attempts;
+    }
+
+    // The request line and headers of this attempt, as Beast's serializer would write them
+    // with the transport's own headers in the fields. The serializer walks the fields
+    // through nested buffer-sequence adaptors that cost more than the write itself (perf:
+    // ~6% of a call's CPU at C=64 over HTTPS); one append per piece into a string the
+    // connection keeps costs a fraction of that, and the body goes out as it is, as a
+    // second buffer. `prepare` framed the body by Content-Length (or not at all), so it is
+    // never chunked.
+    void write_head(std::string& out) const
+    {
+        BOOST_ASSERT(!breq.chunked());
+        const auto target = url.encoded_target();
+        out.clear();
+        out.append(bhttp::to_string(req.method))
+            .append(" ")
+            .append(target.empty() ? std::string_view("/") : std::string_view(target))
+            .append(" HTTP/1.1\r\nHost: ")
+            .append(url.encoded_host_and_port())
+            .append("\r\n");
+        if (add_user_agent)
+            out.append("User-Agent: ").append(params.user_agent).append("\r\n");
+        if (add_accept_encoding)
+            out.append("Accept-Encoding: gzip\r\n");
+        if (add_content_length) {
+            char digits[24];
+            const auto end = std::to_chars(digits, digits + sizeof digits, breq.body().size()).ptr;
+            out.append("Content-Length: ").append(digits, end).append("\r\n");
+        }
+        for (const auto& f : breq)
+            out.append(f.name_string()).append(": ").append(f.value()).append("\r\n");
+        out.append("\r\n");
     }
 
     void make_parser(std::optional<response_parser>& p) const
@@ -1252,6 +1274,7 @@ struct call
             breq.body().clear();
             breq.erase(bhttp::field::content_type);
             breq.erase(bhttp::field::content_length);
+            add_content_length = false;
         } else if (cross_origin && !breq.body().empty()) {
             return fail_with(errc::redirect_error, "a request body is never re-sent to another origin");
         }
@@ -1407,27 +1430,12 @@ void after_acquired(std::unique_ptr<call>& c)
     });
 }
 
-// Writes what Beast's serializer would for this request. The serializer walks the fields
-// through nested buffer-sequence adaptors that cost more than the write itself (perf: ~6%
-// of a call's CPU at C=64 over HTTPS); one append per piece into a string the connection
-// keeps costs a fraction of that, and a body goes out as it is, as a second buffer.
-// `prepare` framed the body by Content-Length (or not at all), so it is never chunked.
-void write_head(const bhttp::request<bhttp::string_body>& r, std::string& out)
-{
-    BOOST_ASSERT(!r.chunked() && r.version() == 11);
-    out.clear();
-    out.append(r.method_string()).append(" ").append(r.target()).append(" HTTP/1.1\r\n");
-    for (const auto& f : r)
-        out.append(f.name_string()).append(": ").append(f.value()).append("\r\n");
-    out.append("\r\n");
-}
-
 void exchange(std::unique_ptr<call>& c)
 {
     c->before_exchange();
     c->out = exchange_outcome{};
     c->interim = 0;
-    write_head(c->breq, c->conn->request_head);
+    c->write_head(c->conn->request_head);
     wait_for(c, waiting_for::write, [p = c.get()](resume&& r) {
         const std::array<asio::const_buffer, 2> wire{asio::buffer(p->conn->request_head),
                                                      asio::buffer(p->breq.body())};
