@@ -1,6 +1,7 @@
 #include "json_dump_sink.hpp"
 
 #include <boost/json/basic_parser_impl.hpp>
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse_options.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -88,9 +89,9 @@ void gather(std::string& into, json::string_view s, std::size_t n)
 
 } // namespace
 
-json_dump_sink::json_dump_sink(std::vector<std::string> members, container kind,
+json_dump_sink::json_dump_sink(std::span<const std::string_view> members, container kind,
                                std::shared_ptr<element_reader> reader, unit what)
-    : members_(std::move(members)),
+    : members_(members),
       kind_(what == unit::member ? container::object : kind),
       unit_(what),
       reader_(std::move(reader)),
@@ -113,7 +114,10 @@ bool json_dump_sink::accept(const bhttp::response_header<>& header)
     if (type.find("json") == boost::beast::string_view::npos)
         return false;
     parser_.reset();
-    rest_.reset();
+    // The rest (a few members around the streamed ones) is built in one arena: its object
+    // and each of its keys were an allocation and a free apiece. Shared, as the value
+    // outlives the sink in the operation's reply.
+    rest_.reset(json::make_shared_resource<json::monotonic_resource>());
     place_ = place::outside;
     streamed_members_ = 0;
     depth_ = inner_depth_ = 0;

@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -75,8 +76,10 @@ public:
     // rest, for the operation's parse to judge as it would a whole answer. A streamed
     // member's name seen twice is refused: a parser keeps the last of two, and the first
     // would have been handed over already.
-    json_dump_sink(std::vector<std::string> members, container kind, std::shared_ptr<element_reader> reader,
-                   unit what = unit::elements);
+    // `members` are kept as given, not copied (one allocation less per call): names in
+    // static storage.
+    json_dump_sink(std::span<const std::string_view> members, container kind,
+                   std::shared_ptr<element_reader> reader, unit what = unit::elements);
 
     bool accept(const boost::beast::http::response_header<>& header) override;
     error_code write(std::string_view data) override;
@@ -164,7 +167,7 @@ private:
     // Whether `s` lies in the input being parsed.
     bool in_chunk(std::string_view s) const;
 
-    std::vector<std::string> members_;
+    std::span<const std::string_view> members_;
     container kind_;
     unit unit_;
     std::uint32_t streamed_members_ = 0;  // bit i: members_[i] streamed, in this answer
@@ -173,7 +176,10 @@ private:
     bool wants_body_ = false;
     std::string body_;
     boost::json::basic_parser<handler> parser_;
-    boost::json::value_stack rest_;
+    // Room on which the rest's few values are stacked before they are built, instead of a
+    // stack allocated for each answer.
+    unsigned char rest_stack_[256];
+    boost::json::value_stack rest_{{}, rest_stack_, sizeof rest_stack_};
     boost::json::value_stack nested_;
     bool nested_begun_ = false;
     place place_ = place::outside;

@@ -387,7 +387,8 @@ operation_request person_request(std::string_view path, std::shared_ptr<detail::
 {
     auto r = make_request(path);
     streamed = std::make_shared<detail::streamed_person>();
-    r.sink = std::make_shared<detail::json_dump_sink>(std::vector<std::string>{"person"},
+    static constexpr std::string_view members[] = {"person"};
+    r.sink = std::make_shared<detail::json_dump_sink>(members,
                                                       detail::json_dump_sink::container::object, streamed,
                                                       detail::json_dump_sink::unit::member);
     return r;
@@ -867,7 +868,8 @@ operation_request people_by_key::build() const
         if (f != "bugzilla_email")
             r.form.add("fields", f);
     streamed = std::make_shared<result_type>();
-    r.sink = std::make_shared<detail::json_dump_sink>(std::vector<std::string>{"people", "unapproved_people"},
+    static constexpr std::string_view members[] = {"people", "unapproved_people"};
+    r.sink = std::make_shared<detail::json_dump_sink>(members,
                                                       detail::json_dump_sink::container::array,
                                                       std::make_shared<people_stream_reader>(*this, streamed));
     return r;
@@ -1037,7 +1039,8 @@ operation_request user_data::build() const
 {
     auto r = make_request("json/fas_client/user_data");
     streamed = std::make_shared<result_type>();
-    r.sink = std::make_shared<detail::json_dump_sink>(std::vector<std::string>{"data"},
+    static constexpr std::string_view members[] = {"data"};
+    r.sink = std::make_shared<detail::json_dump_sink>(members,
                                                       detail::json_dump_sink::container::object,
                                                       std::make_shared<user_data_reader>(streamed));
     return r;

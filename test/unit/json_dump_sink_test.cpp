@@ -88,12 +88,14 @@ struct collected
     std::string failure;
 };
 
+constexpr std::string_view data_member[] = {"data"};
+
 // Feeds `text` in pieces of `piece` bytes.
-collected stream(std::string_view text, std::size_t piece, std::vector<std::string> members = {"data"},
+collected stream(std::string_view text, std::size_t piece, std::vector<std::string_view> members = {"data"},
                  json_dump_sink::container kind = json_dump_sink::container::object)
 {
     collected c;
-    json_dump_sink sink(std::move(members), kind, c.reader);
+    json_dump_sink sink(members, kind, c.reader);
     REQUIRE(sink.accept(json_header()));
     for (std::size_t i = 0; i < text.size() && !c.ec; i += piece)
         c.ec = sink.write(text.substr(i, piece));
@@ -206,7 +208,7 @@ TEST_CASE("json_dump_sink refuses what is not JSON, cut JSON, and too deep JSON;
 
     auto reader = std::make_shared<collecting_reader>();
     reader->fail_key = "2";
-    json_dump_sink sink({"data"}, json_dump_sink::container::object, reader);
+    json_dump_sink sink(data_member, json_dump_sink::container::object, reader);
     REQUIRE(sink.accept(json_header()));
     CHECK(sink.write(R"({"data": {"1": {}, "2": {}, "3": {}}})") == errc::server_error);
     CHECK(sink.failure() == "entry 2 is wrong");
@@ -217,7 +219,7 @@ TEST_CASE("json_dump_sink refuses what is not JSON, cut JSON, and too deep JSON;
         CAPTURE(element);
         auto refusing = std::make_shared<collecting_reader>();
         refusing->refuse_non_objects = true;
-        json_dump_sink s({"data"}, json_dump_sink::container::object, refusing);
+        json_dump_sink s(data_member, json_dump_sink::container::object, refusing);
         REQUIRE(s.accept(json_header()));
         const std::string doc = R"({"data": {"1": {"a": 1}, "2": )" + element + R"(, "3": {}}})";
         fedora::error_code ec;
