@@ -3,15 +3,24 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/parse_options.hpp>
 
+#include <cstring>
 #include <mutex>
+#include <utility>
 
 namespace fedora {
 
 struct record::text_form
 {
-    text_form(std::string t, detail::record_access::extractor e) : text(std::move(t)), extract(e) {}
+    text_form(std::string t, detail::record_access::extractor e) : owned(std::move(t)), text(owned), extract(e) {}
+    // `at`: room for the text, made by text_after_allocator before this is constructed.
+    text_form(char* const& at, std::string_view t) : text(at, t.size()), extract(nullptr)
+    {
+        if (!t.empty())
+            std::memcpy(at, t.data(), t.size());
+    }
 
-    const std::string text;
+    const std::string owned;  // the text when it was handed over as a string
+    const std::string_view text;
     const detail::record_access::extractor extract;
     std::once_flag parsed_once;
     boost::json::object parsed;
@@ -43,6 +52,48 @@ const boost::json::object& record::object() const
 }
 
 namespace detail {
+namespace {
+
+// Allocates what std::allocate_shared asks for (the control block and the object in it)
+// with `text_size` bytes more after it, and says where those are.
+template <class T>
+struct text_after_allocator
+{
+    using value_type = T;
+
+    text_after_allocator(std::size_t size, char** at) noexcept : text_size(size), text_at(at) {}
+    template <class U>
+    text_after_allocator(const text_after_allocator<U>& other) noexcept
+        : text_size(other.text_size), text_at(other.text_at)
+    {
+    }
+
+    T* allocate(std::size_t n)
+    {
+        const std::size_t head = n * sizeof(T);
+        auto* p = static_cast<char*>(::operator new(head + text_size));
+        *text_at = p + head;
+        return reinterpret_cast<T*>(p);
+    }
+    void deallocate(T* p, std::size_t) noexcept { ::operator delete(p); }
+
+    template <class U>
+    bool operator==(const text_after_allocator<U>&) const noexcept { return true; }
+
+    std::size_t text_size;
+    char** text_at;
+};
+
+} // namespace
+
+record record_access::from_text_copy(std::string_view text)
+{
+    char* at = nullptr;  // set by the allocator before text_form is constructed with it
+    record r;
+    r.text_ = std::allocate_shared<record::text_form>(
+        text_after_allocator<record::text_form>(text.size(), &at), std::as_const(at), text);
+    return r;
+}
 
 record record_access::from_text(std::string text, extractor extract)
 {

@@ -6,6 +6,7 @@
 #include <boost/json/value.hpp>
 
 #include <string>
+#include <string_view>
 
 namespace fedora::detail {
 
@@ -18,6 +19,9 @@ struct record_access
     // itself (as the dump reader writes it), or a whole answer that `extract` takes the
     // record out of. It is parsed when the record is first read.
     static record from_text(std::string text, extractor extract = nullptr);
+    // The same of a copy of `text`, made in the allocation that holds the record's state:
+    // one allocation where a string of its own would take two.
+    static record from_text_copy(std::string_view text);
 };
 
 } // namespace fedora::detail

@@ -190,10 +190,10 @@ void json_dump_sink::deliver_field_with_text(const json::value* value, std::stri
     if (mark > 1)
         element_text_ += ',';
     const std::size_t start = element_text_.size();
-    append_json_string(element_text_, field_name_);
+    append_string_text(field_name_);
     element_text_ += ':';
     if (!value)
-        append_json_string(element_text_, string);
+        append_string_text(string);
     else if (!text.empty())
         element_text_ += text;
     else if (value->is_object() && value->get_object().empty())
@@ -204,6 +204,20 @@ void json_dump_sink::deliver_field_with_text(const json::value* value, std::stri
         element_text_ += json::serialize(*value);
     if (!reader_->field({field_name_, value, string, std::string_view(element_text_).substr(start)}))
         element_text_.resize(mark);
+}
+
+void json_dump_sink::append_string_text(std::string_view s)
+{
+    // The parser hands a string over where it lies in the input only when it came whole and
+    // without an escape: its text there, quoted, is its JSON text as it is. Only the others
+    // are escaped again.
+    if (in_chunk(s)) {
+        element_text_ += '"';
+        element_text_.append(s.data(), s.size());
+        element_text_ += '"';
+    } else {
+        append_json_string(element_text_, s);
+    }
 }
 
 json::value_stack& json_dump_sink::nested()
@@ -274,7 +288,7 @@ void json_dump_sink::begin_element(std::string_view key)
 {
     place_ = place::element;
     if (wants_text_) {
-        element_text_.reserve(last_text_size_);
+        element_text_.clear();  // its room is kept from one element to the next
         element_text_ += '{';
     }
     reader_->begin(key);
@@ -314,12 +328,9 @@ bool json_dump_sink::handler::end_container(bool object, std::size_t n, error_co
         } else {
             sink.place_ = place::member;
         }
-        if (sink.wants_text_) {
+        if (sink.wants_text_)
             sink.element_text_ += '}';
-            sink.last_text_size_ = sink.element_text_.size();
-        }
-        sink.element_error_ = sink.reader_->end(std::move(sink.element_text_), sink.failure_);
-        sink.element_text_.clear();  // moved from: valid, unspecified
+        sink.element_error_ = sink.reader_->end(sink.element_text_, sink.failure_);
         sink.element_key_.clear();
         ec = sink.element_error_;
         return !ec;

@@ -59,7 +59,8 @@ public:
         virtual bool field(const field& f) = 0;
         // `text`: the element's JSON text, of the members kept (empty unless wants_text()).
         // A returned error (with `why` said) abandons the answer.
-        virtual error_code end(std::string&& text, std::string& why) = 0;
+        // The text is the sink's own buffer, valid until the next element begins.
+        virtual error_code end(std::string_view text, std::string& why) = 0;
         // An element that is not an object is skipped, unless this returns an error.
         virtual error_code not_an_object(std::string_view /*element_key*/, std::string& /*why*/) { return {}; }
         // The whole answer has been read, and it was JSON; `body` is it if wants_body().
@@ -160,6 +161,8 @@ private:
             reader_->field({field_name_, value, string, {}});
     }
     void deliver_field_with_text(const boost::json::value* value, std::string_view string, std::string_view text);
+    // Appends a string's JSON text to the element's.
+    void append_string_text(std::string_view s);
     error_code element_not_an_object();
     void begin_element(std::string_view key);
     // The stack a nested value is built on, begun at its first content.
@@ -193,7 +196,6 @@ private:
     std::string string_;            // a string value that came in pieces
     std::string number_;            // a number's text that came in pieces
     std::string element_text_;     // the element's JSON text so far, if the reader wants it
-    std::size_t last_text_size_ = 0;  // the last element's: reserved for the next
     error_code element_error_;
     std::string failure_;
 };

@@ -245,7 +245,7 @@ public:
         return true;
     }
 
-    error_code end(std::string&&, std::string&) override
+    error_code end(std::string_view, std::string&) override
     {
         if (!has_bugzilla_email_)
             value_.bugzilla_email = value_.email;
@@ -805,11 +805,11 @@ public:
         return true;
     }
 
-    error_code end(std::string&& text, std::string& why) override
+    error_code end(std::string_view text, std::string& why) override
     {
         if (!has_key_)
             return reader_.without_key(why);
-        person_.raw = fedora::detail::record_access::from_text(std::move(text));
+        person_.raw = fedora::detail::record_access::from_text_copy(text);
         const value_view k{key_is_string_ ? nullptr : &key_value_, key_string_};
         people_.add(k, std::move(person_), std::move(bugzilla_));
         return {};
@@ -1002,7 +1002,7 @@ public:
         return false;
     }
 
-    error_code end(std::string&&, std::string&) override
+    error_code end(std::string_view, std::string&) override
     {
         out_->insert_or_assign(out_->end(), std::move(key_), std::move(entry_));
         return {};

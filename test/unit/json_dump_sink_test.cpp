@@ -50,7 +50,7 @@ struct collecting_reader : json_dump_sink::element_reader
         joined_ += f.member_text;
         return f.name != "left_out";
     }
-    fedora::error_code end(std::string&& text, std::string& why) override
+    fedora::error_code end(std::string_view text, std::string& why) override
     {
         if (key_ == fail_key) {
             why = "entry " + key_ + " is wrong";

@@ -31,6 +31,14 @@ TEST_CASE("a record kept as text reads as the object it is, parsed once and shar
     CHECK(&copy.object() == &lazy.object());
     CHECK(&lazy.object() == &lazy.object());
 
+    // A copy of the text, made in the record's own allocation, reads the same; the text it
+    // was copied from can go.
+    std::string source = text;
+    const record copied = record_access::from_text_copy(source);
+    source.assign(source.size(), 'x');
+    CHECK(copied == parsed);
+    CHECK(record_access::from_text_copy(R"({"a":[{"b":"c"}]})").at("a").at(0).at("b") == "c");
+
     CHECK(record().empty());
     CHECK(record_access::from_text("{}").empty());
     CHECK(record() == record_access::from_text("{}"));
