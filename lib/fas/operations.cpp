@@ -11,7 +11,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <deque>
 #include <type_traits>
 #include <variant>
 
@@ -722,20 +721,27 @@ private:
     struct part
     {
         using map_type = Map;
-        std::deque<person> people;  // never moved as it grows
+        // In blocks of 64, never moved as they grow. (A std::deque allocated a block per
+        // person: a person is larger than its 512-byte blocks.)
+        static constexpr std::uint32_t block_size = 64;
+        std::vector<std::unique_ptr<person[]>> people;
         std::vector<std::pair<typename Map::key_type, std::uint32_t>> order;
 
         void add(typename Map::key_type key, person&& p)
         {
-            order.emplace_back(std::move(key), static_cast<std::uint32_t>(people.size()));
-            people.push_back(std::move(p));
+            const auto n = static_cast<std::uint32_t>(order.size());
+            if (n % block_size == 0)
+                people.push_back(std::make_unique<person[]>(block_size));
+            people.back()[n % block_size] = std::move(p);
+            order.emplace_back(std::move(key), n);
         }
 
         void build(Map& map)
         {
             std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
             for (auto& entry : order)
-                map.insert_or_assign(map.end(), std::move(entry.first), std::move(people[entry.second]));
+                map.insert_or_assign(map.end(), std::move(entry.first),
+                                     std::move(people[entry.second / block_size][entry.second % block_size]));
             clear();
         }
 
