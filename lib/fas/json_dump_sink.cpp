@@ -11,6 +11,10 @@
 #include <cstring>
 #include <stdexcept>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace fedora::fas::detail {
 
 namespace json = boost::json;
@@ -96,6 +100,7 @@ json_dump_sink::json_dump_sink(std::span<const std::string_view> members, contai
       unit_(what),
       reader_(std::move(reader)),
       wants_text_(reader_->wants_text()),
+      verbatim_(wants_text_ && unit_ == unit::elements && reader_->keeps_every_field()),
       wants_body_(reader_->wants_body()),
       parser_(dump_options(), *this)
 {
@@ -125,6 +130,8 @@ bool json_dump_sink::accept(const bhttp::response_header<>& header)
     element_key_.clear();
     number_.clear();
     element_text_.clear();
+    bounds_.reset();
+    chunk_offset_ = element_begin_ = 0;
     body_.clear();
     if (wants_body_) {
         // Room for all of it in one allocation, which the record then keeps.
@@ -145,11 +152,16 @@ error_code json_dump_sink::write(std::string_view data)
         body_.append(data);
     error_code ec;
     chunk_ = data;
+    if (verbatim_)
+        bounds_.scan(data, chunk_offset_);
     const std::size_t used = parser_.write_some(true, data.data(), data.size(), ec);
     if (field_name_.data() != field_.data()) {
         field_.assign(field_name_);  // a name in this chunk, whose value is still to come
         field_name_ = field_;
     }
+    if (verbatim_ && (place_ == place::element || place_ == place::nested))
+        copy_element_text(chunk_offset_ + data.size());  // the element goes on in the next chunk
+    chunk_offset_ += data.size();
     chunk_ = {};
     if (element_error_)
         return element_error_;
@@ -206,6 +218,149 @@ void json_dump_sink::deliver_field_with_text(const json::value* value, std::stri
         element_text_.resize(mark);
 }
 
+bool json_dump_sink::bounds_lost(error_code& ec)
+{
+    failure_ = "internal failure: the answer's elements were not where the parser found them";
+    ec = element_error_ = make_error_code(errc::server_error);
+    return false;
+}
+
+void json_dump_sink::copy_element_text(std::uint64_t end)
+{
+    const std::uint64_t from = std::max(element_begin_, chunk_offset_);
+    element_text_.append(chunk_.data() + (from - chunk_offset_), static_cast<std::size_t>(end - from));
+}
+
+void json_dump_sink::element_bounds::reset()
+{
+    begins_.clear();
+    ends_.clear();
+    begins_taken_ = ends_taken_ = 0;
+    depth_ = 0;
+    in_string_ = escaped_ = false;
+}
+
+void json_dump_sink::element_bounds::bracket(char c, std::uint64_t at)
+{
+    switch (c) {
+    case '{':
+        if (++depth_ == 3)
+            begins_.push_back(at);
+        break;
+    case '[':
+        ++depth_;
+        break;
+    case '}':
+        if (depth_-- == 3)
+            ends_.push_back(at + 1);
+        break;
+    default:  // ']'
+        --depth_;
+        break;
+    }
+}
+
+void json_dump_sink::element_bounds::scan(std::string_view piece, std::uint64_t offset)
+{
+    // What the sink has taken is dropped: at most the element still open stays.
+    begins_.erase(begins_.begin(), begins_.begin() + static_cast<std::ptrdiff_t>(begins_taken_));
+    ends_.erase(ends_.begin(), ends_.begin() + static_cast<std::ptrdiff_t>(ends_taken_));
+    begins_taken_ = ends_taken_ = 0;
+
+    const char* const data = piece.data();
+    const std::size_t size = piece.size();
+    std::size_t i = 0;
+#if defined(__SSE2__)
+    // 64 bytes at a time, as simdjson finds a document's structure: masks of the quotes,
+    // backslashes and brackets; the characters escaped by an odd run of backslashes; the
+    // bytes inside strings as the running XOR of the unescaped quotes. A byte at a time
+    // cost ten instructions a byte, as much as writing the text anew.
+    const auto mask_of = [](const __m128i chunk[4], char c) {
+        const __m128i v = _mm_set1_epi8(c);
+        std::uint64_t m = 0;
+        for (int k = 0; k < 4; ++k)
+            m |= static_cast<std::uint64_t>(static_cast<std::uint16_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(chunk[k], v))))
+                 << (16 * k);
+        return m;
+    };
+    std::uint64_t escaped_carry = escaped_ ? 1 : 0;
+    std::uint64_t string_carry = in_string_ ? ~std::uint64_t(0) : 0;
+    for (; i + 64 <= size; i += 64) {
+        __m128i chunk[4];
+        for (int k = 0; k < 4; ++k)
+            chunk[k] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + i + 16 * k));
+        const std::uint64_t backslashes = mask_of(chunk, '\\');
+        const std::uint64_t quotes = mask_of(chunk, '"');
+        const std::uint64_t brackets = mask_of(chunk, '{') | mask_of(chunk, '}') | mask_of(chunk, '[') |
+                                       mask_of(chunk, ']');
+
+        // The characters that follow an odd run of backslashes (simdjson's find_escaped).
+        constexpr std::uint64_t even_bits = 0x5555555555555555ull, odd_bits = ~even_bits;
+        const std::uint64_t starts = backslashes & ~(backslashes << 1);
+        const std::uint64_t even_start_mask = even_bits ^ escaped_carry;
+        const std::uint64_t even_starts = starts & even_start_mask;
+        const std::uint64_t odd_starts = starts & ~even_start_mask;
+        const std::uint64_t even_carries = backslashes + even_starts;
+        std::uint64_t odd_carries = 0;
+        const bool ends_odd = __builtin_add_overflow(backslashes, odd_starts, &odd_carries);
+        odd_carries |= escaped_carry;
+        escaped_carry = ends_odd ? 1 : 0;
+        const std::uint64_t escaped = ((even_carries & ~backslashes) & odd_bits) |
+                                      ((odd_carries & ~backslashes) & even_bits);
+
+        std::uint64_t inside = quotes & ~escaped;  // the quotes that open or close strings
+        inside ^= inside << 1;
+        inside ^= inside << 2;
+        inside ^= inside << 4;
+        inside ^= inside << 8;
+        inside ^= inside << 16;
+        inside ^= inside << 32;
+        inside ^= string_carry;
+        string_carry = static_cast<std::uint64_t>(static_cast<std::int64_t>(inside) >> 63);
+
+        for (std::uint64_t b = brackets & ~inside; b != 0; b &= b - 1) {
+            const auto at = static_cast<std::size_t>(__builtin_ctzll(b));
+            bracket(data[i + at], offset + i + at);
+        }
+    }
+    escaped_ = escaped_carry != 0;
+    in_string_ = string_carry != 0;
+#endif
+    // The rest (all of it without SSE2) a byte at a time.
+    for (; i < size; ++i) {
+        const char c = data[i];
+        if (in_string_) {
+            if (escaped_)
+                escaped_ = false;
+            else if (c == '\\')
+                escaped_ = true;
+            else if (c == '"')
+                in_string_ = false;
+            continue;
+        }
+        if (c == '"')
+            in_string_ = true;
+        else if (c == '{' || c == '}' || c == '[' || c == ']')
+            bracket(c, offset + i);
+    }
+}
+
+bool json_dump_sink::element_bounds::next_begin(std::uint64_t& at)
+{
+    if (begins_taken_ == begins_.size())
+        return false;
+    at = begins_[begins_taken_++];
+    return true;
+}
+
+bool json_dump_sink::element_bounds::next_end(std::uint64_t& at)
+{
+    if (ends_taken_ == ends_.size())
+        return false;
+    at = ends_[ends_taken_++];
+    return true;
+}
+
 void json_dump_sink::append_string_text(std::string_view s)
 {
     // The parser hands a string over where it lies in the input only when it came whole and
@@ -243,9 +398,16 @@ error_code json_dump_sink::element_not_an_object()
     return element_error_;
 }
 
-bool json_dump_sink::handler::begin_container(bool object)
+bool json_dump_sink::handler::begin_container(bool object, error_code& ec)
 {
     ++sink.depth_;
+    if (sink.verbatim_ && object && sink.depth_ == 3) {
+        std::uint64_t at = 0;
+        if (!sink.bounds_.next_begin(at))
+            return sink.bounds_lost(ec);
+        if (sink.place_ == place::member)
+            sink.element_begin_ = at;  // an element, begun below
+    }
     switch (sink.place_) {
     case place::element:
         // Not begun until something is in it: a person's five lists are mostly empty.
@@ -289,7 +451,8 @@ void json_dump_sink::begin_element(std::string_view key)
     place_ = place::element;
     if (wants_text_) {
         element_text_.clear();  // its room is kept from one element to the next
-        element_text_ += '{';
+        if (!verbatim_)
+            element_text_ += '{';
     }
     reader_->begin(key);
 }
@@ -297,6 +460,13 @@ void json_dump_sink::begin_element(std::string_view key)
 bool json_dump_sink::handler::end_container(bool object, std::size_t n, error_code& ec)
 {
     --sink.depth_;
+    if (sink.verbatim_ && object && sink.depth_ == 2) {
+        std::uint64_t end = 0;
+        if (!sink.bounds_.next_end(end))
+            return sink.bounds_lost(ec);
+        if (sink.place_ == place::element)
+            sink.copy_element_text(end);
+    }
     switch (sink.place_) {
     case place::nested:
         if (--sink.inner_depth_ == 0 && !sink.nested_begun_) {
@@ -328,7 +498,7 @@ bool json_dump_sink::handler::end_container(bool object, std::size_t n, error_co
         } else {
             sink.place_ = place::member;
         }
-        if (sink.wants_text_)
+        if (sink.wants_text_ && !sink.verbatim_)
             sink.element_text_ += '}';
         sink.element_error_ = sink.reader_->end(sink.element_text_, sink.failure_);
         sink.element_key_.clear();

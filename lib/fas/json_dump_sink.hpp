@@ -48,6 +48,10 @@ public:
         virtual ~element_reader() = default;
         // Whether the element's JSON text is assembled, for a reader that keeps the record.
         virtual bool wants_text() const { return false; }
+        // Whether field() keeps every field in the element's text. The text is then the
+        // element's own bytes in the answer, copied as they come, instead of written anew
+        // field by field (a fifth of reading a dump); member_text is empty.
+        virtual bool keeps_every_field() const { return false; }
         // Whether the whole body is kept for finish(): a one-record answer's reader keeps it
         // as the record's text, which costs a copy instead of assembling the text anew.
         virtual bool wants_body() const { return false; }
@@ -104,9 +108,9 @@ public:
 
         bool on_document_begin(error_code&) { return true; }
         bool on_document_end(error_code&) { return true; }
-        bool on_object_begin(error_code&) { return begin_container(true); }
+        bool on_object_begin(error_code& ec) { return begin_container(true, ec); }
         bool on_object_end(std::size_t n, error_code& ec) { return end_container(true, n, ec); }
-        bool on_array_begin(error_code&) { return begin_container(false); }
+        bool on_array_begin(error_code& ec) { return begin_container(false, ec); }
         bool on_array_end(std::size_t n, error_code& ec) { return end_container(false, n, ec); }
         bool on_key_part(boost::json::string_view s, std::size_t n, error_code& ec) { return key(s, n, false, ec); }
         bool on_key(boost::json::string_view s, std::size_t n, error_code& ec) { return key(s, n, true, ec); }
@@ -122,7 +126,7 @@ public:
         bool on_comment(boost::json::string_view, error_code&) { return true; }
 
     private:
-        bool begin_container(bool object);
+        bool begin_container(bool object, error_code& ec);
         bool end_container(bool object, std::size_t n, error_code& ec);
         bool key(boost::json::string_view s, std::size_t n, bool last, error_code& ec);
         // A number's text: its pieces so far and this last one (kept only for a field).
@@ -140,6 +144,32 @@ public:
 private:
     friend struct handler;
 
+    // Where the objects at an element's depth (3: in the member's container in the answer's
+    // object) begin and end in the body. The parser says where nothing is; this scans each
+    // piece ahead of it, and the sink takes the bounds in the same order as the parser
+    // reaches those objects. Valid JSON as far as the parser has read (and it reads no
+    // further than that) has its brackets where this finds them.
+    class element_bounds
+    {
+    public:
+        void reset();
+        // Scans the next piece of the body, which starts at `offset` in it.
+        void scan(std::string_view piece, std::uint64_t offset);
+        // The offset of the next such object's '{', and one past its '}'; false if none was
+        // found (which valid JSON never gives).
+        bool next_begin(std::uint64_t& at);
+        bool next_end(std::uint64_t& at);
+
+    private:
+        void bracket(char c, std::uint64_t at);
+
+        std::vector<std::uint64_t> begins_, ends_;
+        std::size_t begins_taken_ = 0, ends_taken_ = 0;
+        unsigned depth_ = 0;
+        bool in_string_ = false;
+        bool escaped_ = false;  // in a string, after a backslash
+    };
+
     // Where the parser is, as far as the streamed member goes.
     enum class place {
         outside,   // in the rest of the answer
@@ -155,7 +185,7 @@ private:
     // thousands of fields, and user_data wants no text.
     void deliver_field(const boost::json::value* value, std::string_view string, std::string_view text)
     {
-        if (wants_text_)
+        if (wants_text_ && !verbatim_)
             deliver_field_with_text(value, string, text);
         else
             reader_->field({field_name_, value, string, {}});
@@ -163,6 +193,10 @@ private:
     void deliver_field_with_text(const boost::json::value* value, std::string_view string, std::string_view text);
     // Appends a string's JSON text to the element's.
     void append_string_text(std::string_view s);
+    // The element's bytes in this chunk, up to `end` in the body (or the chunk's end).
+    void copy_element_text(std::uint64_t end);
+    // The bounds found disagree with the parser (a defect): fails the answer.
+    bool bounds_lost(error_code& ec);
     error_code element_not_an_object();
     void begin_element(std::string_view key);
     // The stack a nested value is built on, begun at its first content.
@@ -176,6 +210,10 @@ private:
     std::uint32_t streamed_members_ = 0;  // bit i: members_[i] streamed, in this answer
     std::shared_ptr<element_reader> reader_;
     bool wants_text_ = false;
+    bool verbatim_ = false;         // element texts copied from the body (see element_bounds)
+    element_bounds bounds_;
+    std::uint64_t chunk_offset_ = 0;    // where chunk_ starts in the body
+    std::uint64_t element_begin_ = 0;   // where the element being read starts in the body
     bool wants_body_ = false;
     std::string body_;
     boost::json::basic_parser<handler> parser_;

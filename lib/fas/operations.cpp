@@ -782,6 +782,7 @@ public:
     }
 
     bool wants_text() const override { return true; }
+    bool keeps_every_field() const override { return reader_.unwanted.empty(); }
 
     void start() override { people_.clear(); }
 

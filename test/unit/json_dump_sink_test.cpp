@@ -241,6 +241,89 @@ TEST_CASE("json_dump_sink refuses what is not JSON, cut JSON, and too deep JSON;
     CHECK(!sink.finish());
 }
 
+namespace {
+
+// A reader that keeps every field: the sink copies each element's text from the body.
+struct verbatim_reader : json_dump_sink::element_reader
+{
+    std::vector<std::string> texts;
+    std::vector<json::object> fields;
+
+    bool wants_text() const override { return true; }
+    bool keeps_every_field() const override { return true; }
+    void start() override
+    {
+        texts.clear();
+        fields.clear();
+    }
+    void begin(std::string_view) override { fields.emplace_back(); }
+    bool field(const json_dump_sink::field& f) override
+    {
+        CHECK(f.member_text.empty());
+        fields.back()[f.name] = f.value ? *f.value : json::value(f.string);
+        return true;
+    }
+    fedora::error_code end(std::string_view text, std::string&) override
+    {
+        texts.emplace_back(text);
+        return {};
+    }
+};
+
+// Strings full of what a scan for brackets must not take for structure: brackets, escaped
+// quotes, runs of backslashes before a quote, \u escapes; long ones cross 64-byte blocks.
+std::string tricky_people(int count)
+{
+    std::string doc = R"({"before": {"x": [{"not": "an element"}, {"}": "{"}]}, "people": [)";
+    for (int i = 0; i < count; ++i) {
+        std::string backslashes(static_cast<std::size_t>(i % 6) * 2, '\\');  // even runs: literal backslashes
+        doc += i ? ",\n  " : "\n  ";
+        doc += R"({"id": )" + std::to_string(i) + R"(, "username": "u{)" + std::to_string(i) + R"(}",)";
+        doc += R"( "note": "a \"quoted\" [brace] } { )" + backslashes + R"(\" and )" + backslashes + R"(",)";
+        doc += R"( "long": ")" + std::string(static_cast<std::size_t>(i * 7 % 150), i % 2 ? '}' : ']') + R"(\\",)";
+        doc += R"( "nested": {"a": [{}, [], {"b": "\u007b\u007d"}], "c": {"d": null}}, "e": "\\\\\\", "f": true})";
+    }
+    doc += R"(], "after": [[{"y": "}"}]], "tail": {"z": {"w": 1}}})";
+    return doc;
+}
+
+} // namespace
+
+TEST_CASE("json_dump_sink copies each element's own text when the reader keeps every field, however the body is cut")
+{
+    const std::string doc = tricky_people(40);
+    const json::value whole = json::parse(doc);
+    const auto& people = whole.at("people").as_array();
+    static constexpr std::string_view people_member[] = {"people"};
+    for (std::size_t piece : {std::size_t(1), std::size_t(2), std::size_t(3), std::size_t(13), std::size_t(63),
+                              std::size_t(64), std::size_t(65), std::size_t(100), std::size_t(129),
+                              std::size_t(1000), doc.size()}) {
+        CAPTURE(piece);
+        auto reader = std::make_shared<verbatim_reader>();
+        json_dump_sink sink(people_member, json_dump_sink::container::array, reader);
+        REQUIRE(sink.accept(json_header()));
+        fedora::error_code ec;
+        for (std::size_t i = 0; i < doc.size() && !ec; i += piece)
+            ec = sink.write(std::string_view(doc).substr(i, piece));
+        if (!ec)
+            ec = sink.finish();
+        REQUIRE_MESSAGE(!ec, sink.failure());
+        REQUIRE(reader->texts.size() == people.size());
+        for (std::size_t i = 0; i < people.size(); ++i) {
+            CAPTURE(i);
+            // The text is the element's bytes in the body, exactly.
+            const auto at = doc.find(R"({"id": )" + std::to_string(i) + ",");
+            REQUIRE(at != std::string::npos);
+            CHECK(reader->texts[i] == doc.substr(at, reader->texts[i].size()));
+            CHECK(json::parse(reader->texts[i]) == people[i]);
+            CHECK(reader->fields[i] == people[i].as_object());
+        }
+        json::object rest = whole.as_object();
+        rest["people"] = json::array();
+        CHECK(sink.take_rest() == json::value(rest));
+    }
+}
+
 TEST_CASE("user_data's flat streaming path reads every entry as the whole-body parse does")
 {
     const std::string doc = R"({"success": true, "data": {
