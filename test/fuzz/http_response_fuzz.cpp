@@ -1,5 +1,5 @@
 // libFuzzer target: the transport's response path. A loopback server in the same
-// io_context accepts the client's connection, reads the request, writes the fuzz input as
+// io_context accepts the client's connections, reads each request, writes the fuzz input as
 // its whole answer and closes; fedora::http::client reads it with its real code (pool,
 // Beast parser with the client's header and body limits, chunked framing, keep-alive
 // decision, error mapping).
@@ -26,6 +26,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 
 namespace {
@@ -58,11 +59,9 @@ struct fixture
     std::string url = "http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()) + "/fuzz";
 };
 
-asio::awaitable<void> serve(tcp::acceptor& acceptor, std::string answer, std::size_t piece)
+// Answers one connection with the input: reads the request, writes the answer, closes.
+asio::awaitable<void> answer_one(tcp::socket socket, std::shared_ptr<const std::string> answer, std::size_t piece)
 {
-    auto [aec, socket] = co_await acceptor.async_accept(nothrow);
-    if (aec)
-        co_return;
     std::string request;
     auto [rec, n] = co_await asio::async_read_until(socket, asio::dynamic_buffer(request, 64 * 1024), "\r\n\r\n",
                                                     nothrow);
@@ -70,9 +69,9 @@ asio::awaitable<void> serve(tcp::acceptor& acceptor, std::string answer, std::si
         co_return;
     // Small pieces for the first 4 KiB (status line, headers, chunk headers split across
     // reads), the rest at once: byte-by-byte writes of a 60 KB seed would cost a second.
-    for (std::size_t at = 0; at < answer.size();) {
-        const std::size_t n = at < 4096 ? std::min(piece, answer.size() - at) : answer.size() - at;
-        auto [wec, w] = co_await asio::async_write(socket, asio::buffer(answer.data() + at, n), nothrow);
+    for (std::size_t at = 0; at < answer->size();) {
+        const std::size_t n = at < 4096 ? std::min(piece, answer->size() - at) : answer->size() - at;
+        auto [wec, w] = co_await asio::async_write(socket, asio::buffer(answer->data() + at, n), nothrow);
         if (wec)
             co_return;
         at += n;
@@ -85,6 +84,21 @@ asio::awaitable<void> serve(tcp::acceptor& acceptor, std::string answer, std::si
         auto [dec, d] = co_await socket.async_read_some(asio::buffer(sink), nothrow);
         if (dec)
             break;
+    }
+}
+
+// Every connection gets the same answer, until the call completes and cancels the accept.
+// A redirect to this origin opens a second connection: answered once, a connection the
+// server never accepted kept each following input waiting for its deadline on the one the
+// last input left in the backlog.
+asio::awaitable<void> serve(tcp::acceptor& acceptor, std::string answer, std::size_t piece)
+{
+    auto shared = std::make_shared<const std::string>(std::move(answer));
+    for (;;) {
+        auto [aec, socket] = co_await acceptor.async_accept(nothrow);
+        if (aec)
+            co_return;
+        asio::co_spawn(acceptor.get_executor(), answer_one(std::move(socket), shared, piece), asio::detached);
     }
 }
 
@@ -110,7 +124,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     asio::co_spawn(fx.ioc, serve(fx.acceptor, std::move(answer), pieces[(flags >> 3) & 7]), asio::detached);
     fx.client.async_send(std::move(req), [&](fedora::error_code ec, fedora::http::response resp) {
         ++completions;
-        // A call that ends without connecting leaves the accept pending.
+        // The server accepts until the call is over (a redirect connects again).
         fx.acceptor.cancel();
         if (ec) {
             if (ec.category() != fedora::error_category())
