@@ -578,7 +578,7 @@ public:
     std::map<std::string, std::shared_ptr<origin_pool>, std::less<>> pools;
     bool closed = false;
 
-    std::shared_ptr<origin_pool> pool_for(const std::string& origin)
+    std::shared_ptr<origin_pool> pool_for(std::string_view origin)
     {
         std::lock_guard lock(pools_mutex);
         if (closed)
@@ -586,9 +586,9 @@ public:
         auto it = pools.find(origin);
         if (it != pools.end())
             return it->second;
-        auto p = std::make_shared<origin_pool>(origin, params.pool, executor);
+        auto p = std::make_shared<origin_pool>(std::string(origin), params.pool, executor);
         p->counters.origin = origin;
-        pools.emplace(origin, p);
+        pools.emplace(std::string(origin), p);
         return p;
     }
 
@@ -626,6 +626,35 @@ struct call_result
 {
     error_code ec;
     response resp;
+};
+
+// A URL's origin, as origin_of() writes it, composed on the stack: finding the pool of a
+// call then allocates nothing (origin_of's string was an allocation and a free per call).
+class origin_key
+{
+public:
+    explicit origin_key(const boost::urls::url_view& url)
+    {
+        const std::string_view scheme = url.scheme();
+        const std::string_view host = url.encoded_host_and_port();
+        const std::string_view port = url.has_port() ? "" : (scheme == "https" ? ":443" : ":80");
+        const std::size_t n = scheme.size() + 3 + host.size() + port.size();
+        char* const out = n <= sizeof small_ ? small_ : (large_.resize(n), large_.data());
+        char* p = out;
+        for (const std::string_view piece : {scheme, std::string_view("://"), host, port}) {
+            std::memcpy(p, piece.data(), piece.size());
+            p += piece.size();
+        }
+        view_ = std::string_view(out, n);
+    }
+    origin_key(const origin_key&) = delete;
+
+    std::string_view view() const noexcept { return view_; }
+
+private:
+    char small_[120];
+    std::string large_;
+    std::string_view view_;
 };
 
 struct acquired
@@ -1036,7 +1065,7 @@ struct call
     next begin_attempt()
     {
         tls = url.scheme_id() == boost::urls::scheme::https;
-        pool = first ? first->pool : impl->pool_for(origin_of(url));
+        pool = first ? first->pool : impl->pool_for(origin_key(url).view());
         if (!pool)
             return fail_with(errc::client_closed, "the client was shut down");
 
@@ -1110,8 +1139,9 @@ struct call
     // never chunked.
     void write_head(std::string& out) const
     {
-        BOOST_ASSERT(!breq.chunked());
         const auto target = url.encoded_target();
+        if (out.capacity() > 64 * 1024)
+            std::string().swap(out);  // a connection keeps no room for a rare huge head
         out.clear();
         out.append(bhttp::to_string(req.method))
             .append(" ")
@@ -1643,7 +1673,7 @@ void enqueue_or_spawn(std::shared_ptr<client_impl> impl, request&& req,
     if ((req.url.scheme_id() == boost::urls::scheme::http ||
          req.url.scheme_id() == boost::urls::scheme::https) &&
         !req.url.host_address().empty())
-        pool = impl->pool_for(origin_of(req.url));
+        pool = impl->pool_for(origin_key(req.url).view());
     if (!pool) {
         spawn_call(std::move(impl), std::move(req), std::move(handler), std::nullopt);  // it says why
         return;

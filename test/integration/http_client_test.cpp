@@ -87,6 +87,11 @@ TEST_CASE("a GET through the pool reaches the server and comes back")
     CHECK(j["headers"].as_object()["Host"].as_string() ==
           "127.0.0.1:" + std::to_string(server->port()));
     CHECK(resp.diag.attempts == 1);
+    // The pool is the origin's, named as origin_of() names it.
+    const auto stats = client.stats();
+    REQUIRE(stats.origins.size() == 1);
+    CHECK(stats.origins.at(0).origin == http::origin_of(boost::urls::url(server->origin())));
+    CHECK(stats.origins.at(0).origin == "http://127.0.0.1:" + std::to_string(server->port()));
 }
 
 TEST_CASE("the headers the transport adds: framing, Host, User-Agent, keep-alive, each once")
