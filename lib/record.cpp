@@ -19,6 +19,8 @@ struct record::text_form
             std::memcpy(at, t.data(), t.size());
     }
 
+    text_form(const text_form&) = delete;  // `text` may view `owned`, or what follows this
+
     const std::string owned;  // the text when it was handed over as a string
     const std::string_view text;
     const detail::record_access::extractor extract;

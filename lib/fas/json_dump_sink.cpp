@@ -384,13 +384,6 @@ json::value_stack& json_dump_sink::nested()
     return nested_;
 }
 
-bool json_dump_sink::in_chunk(std::string_view s) const
-{
-    const auto at = reinterpret_cast<std::uintptr_t>(s.data());
-    const auto begin = reinterpret_cast<std::uintptr_t>(chunk_.data());
-    return at >= begin && at + s.size() <= begin + chunk_.size();
-}
-
 error_code json_dump_sink::element_not_an_object()
 {
     element_error_ = reader_->not_an_object(element_key_, failure_);
