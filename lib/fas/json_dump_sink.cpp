@@ -115,8 +115,20 @@ bool json_dump_sink::accept(const bhttp::response_header<>& header)
     // Error pages and redirects keep the ordinary path, which reports them with a snippet.
     if (header.result_int() != 200)
         return false;
-    const auto type = header[bhttp::field::content_type];
-    if (type.find("json") == boost::beast::string_view::npos)
+    // One walk over the fields for the two this needs: a lookup by name compares names
+    // case-blind down the fields' tree, and two of them cost more than reading a person.
+    std::string_view type, length;
+    bool has_type = false, has_length = false;
+    for (const auto& f : header) {
+        if (f.name() == bhttp::field::content_type && !has_type) {
+            type = f.value();
+            has_type = true;
+        } else if (f.name() == bhttp::field::content_length && !has_length) {
+            length = f.value();
+            has_length = true;
+        }
+    }
+    if (type.find("json") == std::string_view::npos)
         return false;
     parser_.reset();
     // The rest (a few members around the streamed ones) is built in one arena: its object
@@ -135,7 +147,6 @@ bool json_dump_sink::accept(const bhttp::response_header<>& header)
     body_.clear();
     if (wants_body_) {
         // Room for all of it in one allocation, which the record then keeps.
-        const auto length = header[bhttp::field::content_length];
         std::uint64_t n = 0;
         std::from_chars(length.data(), length.data() + length.size(), n);
         body_.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(n ? n : 1024, 1024 * 1024)));
