@@ -286,38 +286,40 @@ void json_dump_sink::element_bounds::scan(std::string_view piece, std::uint64_t 
     // backslashes and brackets; the characters escaped by an odd run of backslashes; the
     // bytes inside strings as the running XOR of the unescaped quotes. A byte at a time
     // cost ten instructions a byte, as much as writing the text anew.
-    const auto mask_of = [](const __m128i chunk[4], char c) {
-        const __m128i v = _mm_set1_epi8(c);
-        std::uint64_t m = 0;
-        for (int k = 0; k < 4; ++k)
-            m |= static_cast<std::uint64_t>(static_cast<std::uint16_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(chunk[k], v))))
-                 << (16 * k);
-        return m;
+    const __m128i backslash = _mm_set1_epi8('\\'), quote = _mm_set1_epi8('"');
+    // '{' and '[' (and '}' and ']') differ only in the bit 0x20: one compare finds both.
+    const __m128i case_bit = _mm_set1_epi8(0x20), opening = _mm_set1_epi8('{'), closing = _mm_set1_epi8('}');
+    const auto bits = [](__m128i matches, int lane) {
+        return static_cast<std::uint64_t>(static_cast<std::uint16_t>(_mm_movemask_epi8(matches))) << (16 * lane);
     };
     std::uint64_t escaped_carry = escaped_ ? 1 : 0;
     std::uint64_t string_carry = in_string_ ? ~std::uint64_t(0) : 0;
     for (; i + 64 <= size; i += 64) {
-        __m128i chunk[4];
-        for (int k = 0; k < 4; ++k)
-            chunk[k] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + i + 16 * k));
-        const std::uint64_t backslashes = mask_of(chunk, '\\');
-        const std::uint64_t quotes = mask_of(chunk, '"');
-        const std::uint64_t brackets = mask_of(chunk, '{') | mask_of(chunk, '}') | mask_of(chunk, '[') |
-                                       mask_of(chunk, ']');
+        std::uint64_t backslashes = 0, quotes = 0, brackets = 0;
+        for (int lane = 0; lane < 4; ++lane) {
+            const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + i + 16 * lane));
+            backslashes |= bits(_mm_cmpeq_epi8(v, backslash), lane);
+            quotes |= bits(_mm_cmpeq_epi8(v, quote), lane);
+            const __m128i folded = _mm_or_si128(v, case_bit);
+            brackets |= bits(_mm_or_si128(_mm_cmpeq_epi8(folded, opening), _mm_cmpeq_epi8(folded, closing)), lane);
+        }
 
-        // The characters that follow an odd run of backslashes (simdjson's find_escaped).
-        constexpr std::uint64_t even_bits = 0x5555555555555555ull, odd_bits = ~even_bits;
-        const std::uint64_t starts = backslashes & ~(backslashes << 1);
-        const std::uint64_t even_start_mask = even_bits ^ escaped_carry;
-        const std::uint64_t even_starts = starts & even_start_mask;
-        const std::uint64_t odd_starts = starts & ~even_start_mask;
-        const std::uint64_t even_carries = backslashes + even_starts;
-        std::uint64_t odd_carries = 0;
-        const bool ends_odd = __builtin_add_overflow(backslashes, odd_starts, &odd_carries);
-        odd_carries |= escaped_carry;
-        escaped_carry = ends_odd ? 1 : 0;
-        const std::uint64_t escaped = ((even_carries & ~backslashes) & odd_bits) |
-                                      ((odd_carries & ~backslashes) & even_bits);
+        // The characters that follow an odd run of backslashes (simdjson's find_escaped);
+        // most blocks have no backslash at all.
+        std::uint64_t escaped = 0;
+        if (backslashes | escaped_carry) {
+            constexpr std::uint64_t even_bits = 0x5555555555555555ull, odd_bits = ~even_bits;
+            const std::uint64_t starts = backslashes & ~(backslashes << 1);
+            const std::uint64_t even_start_mask = even_bits ^ escaped_carry;
+            const std::uint64_t even_starts = starts & even_start_mask;
+            const std::uint64_t odd_starts = starts & ~even_start_mask;
+            const std::uint64_t even_carries = backslashes + even_starts;
+            std::uint64_t odd_carries = 0;
+            const bool ends_odd = __builtin_add_overflow(backslashes, odd_starts, &odd_carries);
+            odd_carries |= escaped_carry;
+            escaped_carry = ends_odd ? 1 : 0;
+            escaped = ((even_carries & ~backslashes) & odd_bits) | ((odd_carries & ~backslashes) & even_bits);
+        }
 
         std::uint64_t inside = quotes & ~escaped;  // the quotes that open or close strings
         inside ^= inside << 1;
