@@ -2,6 +2,7 @@
 #include <fedora/http/encoding.hpp>
 #include <fedora/detail/internal_failure.hpp>
 
+#include "origin.hpp"
 #include "tls.hpp"
 #include "../detail/completion.hpp"
 
@@ -635,13 +636,13 @@ class origin_key
 public:
     explicit origin_key(const boost::urls::url_view& url)
     {
-        const std::string_view scheme = url.scheme();
-        const std::string_view host = url.encoded_host_and_port();
-        const std::string_view port = url.has_port() ? "" : (scheme == "https" ? ":443" : ":80");
-        const std::size_t n = scheme.size() + 3 + host.size() + port.size();
+        const auto pieces = origin_pieces(url);
+        std::size_t n = 0;
+        for (const auto piece : pieces)
+            n += piece.size();
         char* const out = n <= sizeof small_ ? small_ : (large_.resize(n), large_.data());
         char* p = out;
-        for (const std::string_view piece : {scheme, std::string_view("://"), host, port}) {
+        for (const auto piece : pieces) {
             std::memcpy(p, piece.data(), piece.size());
             p += piece.size();
         }

@@ -1,5 +1,7 @@
 #include <fedora/http/encoding.hpp>
 
+#include "origin.hpp"
+
 #include <boost/url/pct_string_view.hpp>
 
 #include <array>
@@ -147,13 +149,11 @@ urls::url join(const urls::url_view& base, std::string_view relative_path)
 
 std::string origin_of(const urls::url_view& url)
 {
+    const auto pieces = detail::origin_pieces(url);
     std::string o;
-    o.reserve(url.scheme().size() + url.encoded_host().size() + 10);
-    o.append(url.scheme());
-    o.append("://");
-    o.append(url.encoded_host_and_port());
-    if (!url.has_port())
-        o.append(url.scheme() == "https" ? ":443" : ":80");
+    o.reserve(pieces[0].size() + pieces[1].size() + pieces[2].size() + pieces[3].size());
+    for (const auto piece : pieces)
+        o.append(piece);
     return o;
 }
 
