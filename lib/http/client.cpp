@@ -948,7 +948,7 @@ struct call
     // rather than kept in the fields: each field there costs an allocation and a free.
     bool add_user_agent = false;
     bool add_accept_encoding = false;
-    bool add_content_length = false;
+    bool framed_in_fields = false;  // prepare_payload framed the body: no Content-Length of ours
     std::optional<asio::steady_timer> backoff_timer;
     clock::time_point wait_start{};
     int interim = 0;  // 1xx answers read so far in this exchange
@@ -1041,11 +1041,9 @@ struct call
         add_accept_encoding = params.accept_gzip && !has_accept_encoding;
         if (has_connection)
             breq.keep_alive(true);  // HTTP/1.1 keeps the connection alive unless told otherwise
-        if (has_framing || req.method == verb::trace)
+        framed_in_fields = has_framing || req.method == verb::trace;
+        if (framed_in_fields)
             breq.prepare_payload();  // the caller's framing gives way to the body's size
-        else
-            add_content_length = !breq.body().empty() || req.method == verb::post ||
-                                 req.method == verb::put || req.method == verb::options;
 
         guard = std::make_shared<deadline_guard>(ex);
         guard->timer.expires_at(deadline);
@@ -1154,7 +1152,10 @@ struct call
             out.append("User-Agent: ").append(params.user_agent).append("\r\n");
         if (add_accept_encoding)
             out.append("Accept-Encoding: gzip\r\n");
-        if (add_content_length) {
+        // What prepare_payload would set, for the method and body of this attempt (a
+        // redirect may have made it a GET without a body).
+        if (!framed_in_fields && (!breq.body().empty() || req.method == verb::post ||
+                                  req.method == verb::put || req.method == verb::options)) {
             char digits[24];
             const auto end = std::to_chars(digits, digits + sizeof digits, breq.body().size()).ptr;
             out.append("Content-Length: ").append(digits, end).append("\r\n");
@@ -1305,7 +1306,6 @@ struct call
             breq.body().clear();
             breq.erase(bhttp::field::content_type);
             breq.erase(bhttp::field::content_length);
-            add_content_length = false;
         } else if (cross_origin && !breq.body().empty()) {
             return fail_with(errc::redirect_error, "a request body is never re-sent to another origin");
         }

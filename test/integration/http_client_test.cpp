@@ -484,6 +484,8 @@ TEST_CASE("redirects")
         auto j = echo_of(o.resp);
         CHECK(j["method"].as_string() == "GET");
         CHECK(j["body"].as_string() == "");
+        CHECK(!j["headers"].as_object().contains("Content-Length"));  // the POST's framing is gone
+        CHECK(!j["headers"].as_object().contains("Content-Type"));
         CHECK(j["target"].as_string() == "/echo?after");
         CHECK(o.resp.final_url.buffer() == base + "/echo?after");
     }
