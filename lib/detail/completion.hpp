@@ -10,6 +10,7 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
 
 #include <exception>
@@ -18,6 +19,29 @@
 #include <type_traits>
 
 namespace fedora::detail {
+
+// `ex`, with an io_context's plain executor held in place. Asio 1.81 holds an
+// any_io_executor converted to an any_completion_executor (a coroutine's executor, or the
+// client's: the common case) in a reference-counted allocation; every copy, work guard
+// and property through it then costs an atomic count or another allocation, a dozen of
+// each per call.
+inline boost::asio::any_completion_executor held_in_place(boost::asio::any_completion_executor ex) noexcept
+{
+    namespace asio = boost::asio;
+    if (const auto* io = ex.target<asio::io_context::executor_type>())
+        return asio::any_completion_executor(std::nothrow, *io);  // fits in place: no allocation
+    return ex;
+}
+
+template <class Executor>
+boost::asio::any_completion_executor as_completion_executor(const Executor& ex)
+{
+    namespace asio = boost::asio;
+    if constexpr (std::is_same_v<Executor, asio::any_io_executor>)
+        if (const auto* io = ex.template target<asio::io_context::executor_type>())
+            return asio::any_completion_executor(std::nothrow, *io);
+    return asio::any_completion_executor(ex);
+}
 
 // The executor associated with `h`, or `fallback`, with allocation failures reported as
 // std::bad_alloc. Asio 1.81 computes the associated executor of an any_completion_handler
@@ -29,12 +53,15 @@ namespace fedora::detail {
 template <class Handler, class Executor>
 auto associated_executor_checked(const Handler& h, const Executor& fallback)
 {
-    const boost::asio::any_completion_executor candidate(fallback);
+    const boost::asio::any_completion_executor candidate = as_completion_executor(fallback);
     auto ex = boost::asio::get_associated_executor(h, candidate);
     if constexpr (std::is_constructible_v<bool, decltype(ex)>)
         if (!static_cast<bool>(ex))
             throw std::bad_alloc();
-    return ex;
+    if constexpr (std::is_same_v<decltype(ex), boost::asio::any_completion_executor>)
+        return held_in_place(std::move(ex));
+    else
+        return ex;
 }
 
 // Binds `f` to the executor and cancellation slot of `h`. The associations are read before
