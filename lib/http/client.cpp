@@ -2,11 +2,13 @@
 #include <fedora/http/encoding.hpp>
 #include <fedora/detail/internal_failure.hpp>
 
+#include "op_memory.hpp"
 #include "origin.hpp"
 #include "tls.hpp"
 #include "../detail/completion.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -527,6 +529,7 @@ struct deadline_guard
     connection* conn = nullptr;
     tcp::resolver* resolver = nullptr;
     bool fired = false;
+    timer_op_slot op_slot;  // for the timer's wait, which the guard's handler keeps alive
 };
 
 class client_impl : public std::enable_shared_from_this<client_impl>
@@ -961,6 +964,7 @@ struct call
     std::shared_ptr<asio::cancellation_signal> cancellation;  // when the caller can cancel
     waiting_for waiting = waiting_for::connection;
     bool initiating = false;  // an operation is being started (see `resume`)
+    call_op_slot op_slot;     // for the operations `resume` waits on
     bool went_async = false;  // the initiating function has returned
 
     asio::cancellation_slot own_slot() const noexcept
@@ -1047,7 +1051,7 @@ struct call
 
         guard = std::make_shared<deadline_guard>(ex);
         guard->timer.expires_at(deadline);
-        guard->timer.async_wait([g = guard](error_code ec) {
+        guard->timer.async_wait(asio::bind_allocator(op_allocator<void, timer_op_slot>(guard->op_slot), [g = guard](error_code ec) {
             if (ec)
                 return;
             g->fired = true;
@@ -1055,7 +1059,7 @@ struct call
                 g->conn->close();
             if (g->resolver)
                 g->resolver->cancel();
-        });
+        }));
         return next::go_on;
     }
 
@@ -1350,6 +1354,8 @@ struct resume
     executor_type get_executor() const noexcept { return self->ex; }
     using cancellation_slot_type = asio::cancellation_slot;
     cancellation_slot_type get_cancellation_slot() const noexcept { return self->own_slot(); }
+    using allocator_type = op_allocator<void, call_op_slot>;
+    allocator_type get_allocator() const noexcept { return allocator_type(self->op_slot); }
 
     void operator()(error_code ec, std::size_t n = 0)
     {
