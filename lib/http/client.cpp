@@ -1473,6 +1473,18 @@ void after_acquired(std::unique_ptr<call>& c)
     });
 }
 
+// The request's head and body as one buffer sequence, for a TLS stream. Not a
+// std::array: Asio writes a two-buffer array with an op of its own that, once the head is
+// written, hands the stream an empty first buffer and then the body. Beast's flat_stream
+// then writes only that empty buffer, and the write completed with the body unsent (a
+// request over 16 KB waited for its deadline). Asio's general op skips written buffers.
+struct head_and_body
+{
+    std::array<asio::const_buffer, 2> buffers;
+    const asio::const_buffer* begin() const noexcept { return buffers.data(); }
+    const asio::const_buffer* end() const noexcept { return buffers.data() + buffers.size(); }
+};
+
 void exchange(std::unique_ptr<call>& c)
 {
     c->before_exchange();
@@ -1480,12 +1492,11 @@ void exchange(std::unique_ptr<call>& c)
     c->interim = 0;
     c->write_head(c->conn->request_head);
     wait_for(c, waiting_for::write, [p = c.get()](resume&& r) {
-        const std::array<asio::const_buffer, 2> wire{asio::buffer(p->conn->request_head),
-                                                     asio::buffer(p->breq.body())};
+        const asio::const_buffer head = asio::buffer(p->conn->request_head), body = asio::buffer(p->breq.body());
         if (p->conn->secure)
-            asio::async_write(*p->conn->secure, wire, std::move(r));
+            asio::async_write(*p->conn->secure, head_and_body{{head, body}}, std::move(r));
         else
-            asio::async_write(*p->conn->plain, wire, std::move(r));
+            asio::async_write(*p->conn->plain, std::array<asio::const_buffer, 2>{head, body}, std::move(r));
     });
 }
 

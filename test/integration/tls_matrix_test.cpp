@@ -227,3 +227,37 @@ TEST_CASE("TLS: verification is on by default; insecure is scoped to its client"
         CHECK(send_one(ioc, strict, test_support::get(expired_wrong_name->origin() + "/echo")).ec == errc::tls_error);
     }
 }
+
+TEST_CASE("Transport: request bodies and answers of several TLS records on one kept-alive connection")
+{
+    for (const bool tls : {true, false}) {
+        for (const bool keep : {true, false}) {
+            if (!tls && !keep)
+                continue;
+            CAPTURE(tls);
+            CAPTURE(keep);
+            auto server = tls ? tls_server({}) : test_support::start_echo_server({});
+            asio::io_context ioc;
+            http::client_params p = trusting(tls ? server->ca_file() : std::string());
+            p.tls.keep_buffers = keep;
+            http::client client(ioc.get_executor(), p);
+            // Bodies across several 16 KB TLS records each way, and small ones between them,
+            // on the one connection: each exchange starts with whatever the last one left.
+            for (std::size_t size : {40000u, 10u, 70000u, 0u, 16384u, 16200u, 16500u}) {
+                CAPTURE(size);
+                std::string body(size, 'x');
+                for (std::size_t i = 0; i < size; i += 97)
+                    body[i] = char('a' + i % 26);
+                auto o = send_one(ioc, client, post(server->origin() + "/echo", body));
+                REQUIRE_MESSAGE(!o.ec, o.resp.diag.message);
+                auto echoed = boost::json::parse(o.resp.message.body());
+                CHECK(echoed.at("body").as_string() == body);
+                auto big = send_one(ioc, client,
+                                    test_support::get(server->origin() + "/bytes/" + std::to_string(size * 2)));
+                REQUIRE_MESSAGE(!big.ec, big.resp.diag.message);
+                CHECK(big.resp.message.body() == std::string(size * 2, 'b'));
+            }
+            CHECK(server->stats().connections_accepted == 1);
+        }
+    }
+}
