@@ -1478,6 +1478,8 @@ void after_acquired(std::unique_ptr<call>& c)
 // written, hands the stream an empty first buffer and then the body. Beast's flat_stream
 // then writes only that empty buffer, and the write completed with the body unsent (a
 // request over 16 KB waited for its deadline). Asio's general op skips written buffers.
+constexpr std::size_t tls_body_in_head_limit = 8 * 1024;
+
 struct head_and_body
 {
     std::array<asio::const_buffer, 2> buffers;
@@ -1490,10 +1492,18 @@ void exchange(std::unique_ptr<call>& c)
     c->before_exchange();
     c->out = exchange_outcome{};
     c->interim = 0;
-    c->write_head(c->conn->request_head);
-    wait_for(c, waiting_for::write, [p = c.get()](resume&& r) {
+    std::string& head = c->conn->request_head;
+    c->write_head(head);
+    // Over TLS a small body goes in the head's buffer: the TLS stream would copy both into
+    // one record's buffer anyway, and one buffer takes Asio's cheapest write.
+    const bool body_in_head = c->conn->secure && c->breq.body().size() <= tls_body_in_head_limit;
+    if (body_in_head)
+        head += c->breq.body();
+    wait_for(c, waiting_for::write, [p = c.get(), body_in_head](resume&& r) {
         const asio::const_buffer head = asio::buffer(p->conn->request_head), body = asio::buffer(p->breq.body());
-        if (p->conn->secure)
+        if (body_in_head)
+            asio::async_write(*p->conn->secure, head, std::move(r));
+        else if (p->conn->secure)
             asio::async_write(*p->conn->secure, head_and_body{{head, body}}, std::move(r));
         else
             asio::async_write(*p->conn->plain, std::array<asio::const_buffer, 2>{head, body}, std::move(r));
