@@ -38,14 +38,14 @@ public:
         return ::operator new(size, std::align_val_t(align));
     }
 
-    void deallocate(void* p, std::size_t size, std::size_t align) noexcept
+    void deallocate(void* p, std::size_t align) noexcept
     {
         if (p == storage_)
             in_use_ = false;
         else if (align <= __STDCPP_DEFAULT_NEW_ALIGNMENT__)
-            ::operator delete(p, size);
+            ::operator delete(p);  // unsized: clang 14 does not declare sized deallocation
         else
-            ::operator delete(p, size, std::align_val_t(align));
+            ::operator delete(p, std::align_val_t(align));
     }
 
     bool in_use() const noexcept { return in_use_; }
@@ -75,7 +75,7 @@ public:
     }
 
     T* allocate(std::size_t n) { return static_cast<T*>(slot_->allocate(n * sizeof(T), alignof(T))); }
-    void deallocate(T* p, std::size_t n) noexcept { slot_->deallocate(p, n * sizeof(T), alignof(T)); }
+    void deallocate(T* p, std::size_t) noexcept { slot_->deallocate(p, alignof(T)); }
 
     template <class U>
     bool operator==(const op_allocator<U, Slot>& other) const noexcept
