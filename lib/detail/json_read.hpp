@@ -38,6 +38,17 @@ inline std::string str_of(const boost::json::value* v)
 
 inline std::string str(const boost::json::object& o, std::string_view key) { return str_of(o.if_contains(key)); }
 
+// str_of into `target`, in the memory it has: no temporary string per field.
+inline void assign_str(std::string& target, const boost::json::value* v)
+{
+    if (!v || v->is_null())
+        target.clear();
+    else if (v->is_string())
+        target.assign(v->get_string());
+    else
+        target = boost::json::serialize(*v);
+}
+
 // A number sent as a string ("42").
 inline std::optional<std::int64_t> num_in_text(std::string_view s)
 {
@@ -100,6 +111,14 @@ inline value_view view_of(const boost::json::value& v)
 }
 
 inline std::string str_of(const value_view& v) { return v.value ? str_of(v.value) : std::string(v.string); }
+
+inline void assign_str(std::string& target, const value_view& v)
+{
+    if (v.value)
+        assign_str(target, v.value);
+    else
+        target.assign(v.string);
+}
 
 inline std::optional<std::int64_t> opt_num_of(const value_view& v)
 {

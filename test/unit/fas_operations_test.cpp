@@ -104,6 +104,82 @@ TEST_CASE("answers: typed results, python-fedora's soft failures")
         CHECK(ops::proxy_person_by_id{8}.parse(none2, p) == errc::app_error);
         CHECK(none2.diag.app_error_name == "Generic AppError");
     }
+    SUBCASE("person fields are read by their whole names, not by names that differ in one byte")
+    {
+        // Every typed member's name, and each of them changed in its first, a middle and
+        // its last byte: only the exact names may set a field.
+        const std::vector<std::string> names = {
+            "id", "email", "roles", "status", "locale", "ircnick", "ssh_key", "privacy", "username",
+            "creation", "password", "timezone", "gpg_keyid", "human_name", "bugzilla_email",
+            "approved_memberships", "unapproved_memberships"};
+        const auto value_for = [](const std::string& n) -> std::string {
+            if (n == "id")
+                return "42";
+            if (n == "privacy")
+                return "true";
+            if (n == "roles")
+                return R"([{"group_id":5,"role_type":"user"}])";
+            if (n == "approved_memberships" || n == "unapproved_memberships")
+                return R"([{"id":1,"name":"g"}])";
+            return "\"" + n + "-value\"";
+        };
+        std::string near = R"({"success":true,"person":{)", exact = near;
+        for (const auto& n : names) {
+            for (std::size_t at : {std::size_t(0), n.size() / 2, n.size() - 1}) {
+                std::string changed = n;
+                changed[at] = changed[at] == 'x' ? 'y' : 'x';
+                near += "\"" + changed + "\":" + value_for(n) + ",";
+            }
+            exact += "\"" + n + "\":" + value_for(n) + ",";
+        }
+        near.back() = '}';
+        exact.back() = '}';
+        near += "}";
+        exact += "}";
+
+        ops::person_by_id::result_type none, all;
+        auto a = answer(near);
+        REQUIRE(!ops::person_by_id{42}.parse(a, none));
+        REQUIRE(none);
+        CHECK(none->id == 0);
+        CHECK(none->username.empty());
+        CHECK(none->email.empty());
+        CHECK(none->human_name.empty());
+        CHECK(none->status.empty());
+        CHECK(none->locale.empty());
+        CHECK(none->ircnick.empty());
+        CHECK(none->ssh_key.empty());
+        CHECK(none->creation.empty());
+        CHECK(none->password.empty());
+        CHECK(none->timezone.empty());
+        CHECK(none->gpg_keyid.empty());
+        CHECK(none->bugzilla_email.empty());
+        CHECK_FALSE(none->privacy);
+        CHECK(none->roles.empty());
+        CHECK(none->approved_memberships.empty());
+        CHECK(none->unapproved_memberships.empty());
+
+        auto b = answer(exact);
+        REQUIRE(!ops::person_by_id{42}.parse(b, all));
+        REQUIRE(all);
+        CHECK(all->id == 42);
+        CHECK(all->username == "username-value");
+        CHECK(all->email == "email-value");
+        CHECK(all->human_name == "human_name-value");
+        CHECK(all->status == "status-value");
+        CHECK(all->locale == "locale-value");
+        CHECK(all->ircnick == "ircnick-value");
+        CHECK(all->ssh_key == "ssh_key-value");
+        CHECK(all->creation == "creation-value");
+        CHECK(all->password == "password-value");
+        CHECK(all->timezone == "timezone-value");
+        CHECK(all->gpg_keyid == "gpg_keyid-value");
+        CHECK(all->bugzilla_email == "bugzilla_email-value");
+        CHECK(all->privacy);
+        CHECK(all->roles.size() == 1);
+        CHECK(all->approved_memberships.size() == 1);
+        CHECK(all->unapproved_memberships.size() == 1);
+    }
     SUBCASE("group_by_name: app error for an unknown group")
     {
         fas::group g;
