@@ -93,7 +93,7 @@ void gather(std::string& into, json::string_view s, std::size_t n)
 
 } // namespace
 
-json_dump_sink::json_dump_sink(std::span<const std::string_view> members, container kind,
+json_dump_parser::json_dump_parser(std::span<const std::string_view> members, container kind,
                                std::shared_ptr<element_reader> reader, unit what)
     : members_(members),
       kind_(what == unit::member ? container::object : kind),
@@ -108,9 +108,42 @@ json_dump_sink::json_dump_sink(std::span<const std::string_view> members, contai
         throw std::invalid_argument("json_dump_sink: at most 32 streamed members");
 }
 
-json_dump_sink::handler::handler(json_dump_sink& s) : sink(s) {}
+json_dump_sink::json_dump_sink(std::span<const std::string_view> members, container kind,
+                               std::shared_ptr<element_reader> reader, unit what)
+    : members_(members), kind_(kind), unit_(what), reader_(std::move(reader))
+{
+    if (members_.size() > 32)
+        throw std::invalid_argument("json_dump_sink: at most 32 streamed members");
+}
+
+json_dump_sink::~json_dump_sink() = default;
 
 bool json_dump_sink::accept(const bhttp::response_header<>& header)
+{
+    if (!parser_)
+        parser_ = std::make_unique<json_dump_parser>(members_, kind_, reader_, unit_);
+    return parser_->accept(header);
+}
+
+// The transport writes and finishes only after accept() said yes; anyone else gets an error.
+error_code json_dump_sink::write(std::string_view data)
+{
+    return parser_ ? parser_->write(data) : make_error_code(errc::invalid_argument);
+}
+
+error_code json_dump_sink::finish() { return parser_ ? parser_->finish() : make_error_code(errc::invalid_argument); }
+std::string json_dump_sink::failure() const { return parser_ ? parser_->failure() : std::string(); }
+json::value json_dump_sink::take_rest() { return parser_ ? parser_->take_rest() : json::value(); }
+
+const std::string& json_dump_sink::body() const
+{
+    static const std::string none;
+    return parser_ ? parser_->body() : none;
+}
+
+json_dump_parser::handler::handler(json_dump_parser& s) : sink(s) {}
+
+bool json_dump_parser::accept(const bhttp::response_header<>& header)
 {
     // Error pages and redirects keep the ordinary path, which reports them with a snippet.
     if (header.result_int() != 200)
@@ -157,7 +190,7 @@ bool json_dump_sink::accept(const bhttp::response_header<>& header)
     return true;
 }
 
-error_code json_dump_sink::write(std::string_view data)
+error_code json_dump_parser::write(std::string_view data)
 {
     if (wants_body_)
         body_.append(data);
@@ -189,7 +222,7 @@ error_code json_dump_sink::write(std::string_view data)
     return {};
 }
 
-error_code json_dump_sink::finish()
+error_code json_dump_parser::finish()
 {
     error_code ec;
     parser_.write_some(false, nullptr, 0, ec);
@@ -202,11 +235,11 @@ error_code json_dump_sink::finish()
     return reader_->finish(std::move(body_), failure_);
 }
 
-std::string json_dump_sink::failure() const { return failure_; }
+std::string json_dump_parser::failure() const { return failure_; }
 
-json::value json_dump_sink::take_rest() { return rest_.release(); }
+json::value json_dump_parser::take_rest() { return rest_.release(); }
 
-void json_dump_sink::deliver_field_with_text(const json::value* value, std::string_view string, std::string_view text)
+void json_dump_parser::deliver_field_with_text(const json::value* value, std::string_view string, std::string_view text)
 {
     // Written straight into the element's text, and taken out again if the reader leaves it.
     const std::size_t mark = element_text_.size();
@@ -229,20 +262,20 @@ void json_dump_sink::deliver_field_with_text(const json::value* value, std::stri
         element_text_.resize(mark);
 }
 
-bool json_dump_sink::bounds_lost(error_code& ec)
+bool json_dump_parser::bounds_lost(error_code& ec)
 {
     failure_ = "internal failure: the answer's elements were not where the parser found them";
     ec = element_error_ = make_error_code(errc::server_error);
     return false;
 }
 
-void json_dump_sink::copy_element_text(std::uint64_t end)
+void json_dump_parser::copy_element_text(std::uint64_t end)
 {
     const std::uint64_t from = std::max(element_begin_, chunk_offset_);
     element_text_.append(chunk_.data() + (from - chunk_offset_), static_cast<std::size_t>(end - from));
 }
 
-void json_dump_sink::element_bounds::reset()
+void json_dump_parser::element_bounds::reset()
 {
     begins_.clear();
     ends_.clear();
@@ -251,7 +284,7 @@ void json_dump_sink::element_bounds::reset()
     in_string_ = escaped_ = false;
 }
 
-void json_dump_sink::element_bounds::bracket(char c, std::uint64_t at)
+void json_dump_parser::element_bounds::bracket(char c, std::uint64_t at)
 {
     switch (c) {
     case '{':
@@ -271,7 +304,7 @@ void json_dump_sink::element_bounds::bracket(char c, std::uint64_t at)
     }
 }
 
-void json_dump_sink::element_bounds::scan(std::string_view piece, std::uint64_t offset)
+void json_dump_parser::element_bounds::scan(std::string_view piece, std::uint64_t offset)
 {
     // What the sink has taken is dropped: at most the element still open stays.
     begins_.erase(begins_.begin(), begins_.begin() + static_cast<std::ptrdiff_t>(begins_taken_));
@@ -358,7 +391,7 @@ void json_dump_sink::element_bounds::scan(std::string_view piece, std::uint64_t 
     }
 }
 
-bool json_dump_sink::element_bounds::next_begin(std::uint64_t& at)
+bool json_dump_parser::element_bounds::next_begin(std::uint64_t& at)
 {
     if (begins_taken_ == begins_.size())
         return false;
@@ -366,7 +399,7 @@ bool json_dump_sink::element_bounds::next_begin(std::uint64_t& at)
     return true;
 }
 
-bool json_dump_sink::element_bounds::next_end(std::uint64_t& at)
+bool json_dump_parser::element_bounds::next_end(std::uint64_t& at)
 {
     if (ends_taken_ == ends_.size())
         return false;
@@ -374,7 +407,7 @@ bool json_dump_sink::element_bounds::next_end(std::uint64_t& at)
     return true;
 }
 
-void json_dump_sink::append_string_text(std::string_view s)
+void json_dump_parser::append_string_text(std::string_view s)
 {
     // The parser hands a string over where it lies in the input only when it came whole and
     // without an escape: its text there, quoted, is its JSON text as it is. Only the others
@@ -388,7 +421,7 @@ void json_dump_sink::append_string_text(std::string_view s)
     }
 }
 
-json::value_stack& json_dump_sink::nested()
+json::value_stack& json_dump_parser::nested()
 {
     if (!nested_begun_) {
         nested_.reset();
@@ -397,14 +430,14 @@ json::value_stack& json_dump_sink::nested()
     return nested_;
 }
 
-error_code json_dump_sink::element_not_an_object()
+error_code json_dump_parser::element_not_an_object()
 {
     element_error_ = reader_->not_an_object(element_key_, failure_);
     element_key_.clear();
     return element_error_;
 }
 
-bool json_dump_sink::handler::begin_container(bool object, error_code& ec)
+bool json_dump_parser::handler::begin_container(bool object, error_code& ec)
 {
     ++sink.depth_;
     if (sink.verbatim_ && object && sink.depth_ == 3) {
@@ -452,7 +485,7 @@ bool json_dump_sink::handler::begin_container(bool object, error_code& ec)
     return true;
 }
 
-void json_dump_sink::begin_element(std::string_view key)
+void json_dump_parser::begin_element(std::string_view key)
 {
     place_ = place::element;
     if (wants_text_) {
@@ -463,7 +496,7 @@ void json_dump_sink::begin_element(std::string_view key)
     reader_->begin(key);
 }
 
-bool json_dump_sink::handler::end_container(bool object, std::size_t n, error_code& ec)
+bool json_dump_parser::handler::end_container(bool object, std::size_t n, error_code& ec)
 {
     --sink.depth_;
     if (sink.verbatim_ && object && sink.depth_ == 2) {
@@ -528,7 +561,7 @@ bool json_dump_sink::handler::end_container(bool object, std::size_t n, error_co
     return true;
 }
 
-bool json_dump_sink::handler::key(json::string_view s, std::size_t n, bool last, error_code& ec)
+bool json_dump_parser::handler::key(json::string_view s, std::size_t n, bool last, error_code& ec)
 {
     switch (sink.place_) {
     case place::element:
@@ -574,7 +607,7 @@ bool json_dump_sink::handler::key(json::string_view s, std::size_t n, bool last,
 }
 
 template <class Push>
-bool json_dump_sink::handler::scalar(Push push, const json::value* value, std::string_view string,
+bool json_dump_parser::handler::scalar(Push push, const json::value* value, std::string_view string,
                                      std::string_view text, error_code& ec)
 {
     switch (sink.place_) {
@@ -596,7 +629,7 @@ bool json_dump_sink::handler::scalar(Push push, const json::value* value, std::s
     return true;
 }
 
-bool json_dump_sink::handler::on_string_part(json::string_view s, std::size_t n, error_code&)
+bool json_dump_parser::handler::on_string_part(json::string_view s, std::size_t n, error_code&)
 {
     switch (sink.place_) {
     case place::element:
@@ -615,7 +648,7 @@ bool json_dump_sink::handler::on_string_part(json::string_view s, std::size_t n,
     return true;
 }
 
-bool json_dump_sink::handler::on_string(json::string_view s, std::size_t n, error_code& ec)
+bool json_dump_parser::handler::on_string(json::string_view s, std::size_t n, error_code& ec)
 {
     std::string_view whole = s;
     if (sink.place_ == place::element && n != s.size()) {
@@ -625,14 +658,14 @@ bool json_dump_sink::handler::on_string(json::string_view s, std::size_t n, erro
     return scalar([s](json::value_stack& st) { st.push_string(s); }, nullptr, whole, {}, ec);
 }
 
-bool json_dump_sink::handler::on_number_part(json::string_view s, error_code&)
+bool json_dump_parser::handler::on_number_part(json::string_view s, error_code&)
 {
     if (sink.place_ == place::element && sink.wants_text_)
         sink.number_.append(s.data(), s.size());
     return true;
 }
 
-std::string_view json_dump_sink::handler::number_text(json::string_view last)
+std::string_view json_dump_parser::handler::number_text(json::string_view last)
 {
     if (sink.place_ != place::element || !sink.wants_text_)
         return {};
@@ -643,35 +676,35 @@ std::string_view json_dump_sink::handler::number_text(json::string_view last)
 }
 
 template <class Push>
-bool json_dump_sink::handler::number(Push push, const json::value& value, json::string_view last, error_code& ec)
+bool json_dump_parser::handler::number(Push push, const json::value& value, json::string_view last, error_code& ec)
 {
     const bool ok = scalar(push, &value, {}, number_text(last), ec);
     sink.number_.clear();
     return ok;
 }
 
-bool json_dump_sink::handler::on_int64(std::int64_t v, json::string_view s, error_code& ec)
+bool json_dump_parser::handler::on_int64(std::int64_t v, json::string_view s, error_code& ec)
 {
     return number([v](json::value_stack& st) { st.push_int64(v); }, json::value(v), s, ec);
 }
 
-bool json_dump_sink::handler::on_uint64(std::uint64_t v, json::string_view s, error_code& ec)
+bool json_dump_parser::handler::on_uint64(std::uint64_t v, json::string_view s, error_code& ec)
 {
     return number([v](json::value_stack& st) { st.push_uint64(v); }, json::value(v), s, ec);
 }
 
-bool json_dump_sink::handler::on_double(double v, json::string_view s, error_code& ec)
+bool json_dump_parser::handler::on_double(double v, json::string_view s, error_code& ec)
 {
     return number([v](json::value_stack& st) { st.push_double(v); }, json::value(v), s, ec);
 }
 
-bool json_dump_sink::handler::on_bool(bool v, error_code& ec)
+bool json_dump_parser::handler::on_bool(bool v, error_code& ec)
 {
     const json::value value(v);
     return scalar([v](json::value_stack& st) { st.push_bool(v); }, &value, {}, v ? "true" : "false", ec);
 }
 
-bool json_dump_sink::handler::on_null(error_code& ec)
+bool json_dump_parser::handler::on_null(error_code& ec)
 {
     const json::value value;
     return scalar([](json::value_stack& st) { st.push_null(); }, &value, {}, "null", ec);

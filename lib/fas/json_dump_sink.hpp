@@ -25,6 +25,11 @@
 
 namespace fedora::fas::detail {
 
+class json_dump_parser;
+
+// A request built now may wait in a pool's queue for a while, and a service queues
+// thousands: the sink holds what it was given, and makes its parser (a kilobyte and more of
+// state) when the first answer arrives.
 class json_dump_sink final : public http::body_sink
 {
 public:
@@ -86,10 +91,42 @@ public:
     json_dump_sink(std::span<const std::string_view> members, container kind,
                    std::shared_ptr<element_reader> reader, unit what = unit::elements);
 
+    ~json_dump_sink() override;
+
     bool accept(const boost::beast::http::response_header<>& header) override;
     error_code write(std::string_view data) override;
     error_code finish() override;
     std::string failure() const override;
+
+    // The answer without the streamed members' elements (each is an empty object or array).
+    boost::json::value take_rest();
+    // The body so far if the reader wants_body() (else ""): for a failure's snippet.
+    const std::string& body() const;
+
+private:
+    std::span<const std::string_view> members_;
+    container kind_;
+    unit unit_;
+    std::shared_ptr<element_reader> reader_;
+    std::unique_ptr<json_dump_parser> parser_;
+};
+
+// What json_dump_sink does once an answer arrives (it forwards to this).
+class json_dump_parser
+{
+public:
+    using field = json_dump_sink::field;
+    using element_reader = json_dump_sink::element_reader;
+    using container = json_dump_sink::container;
+    using unit = json_dump_sink::unit;
+
+    json_dump_parser(std::span<const std::string_view> members, container kind,
+                     std::shared_ptr<element_reader> reader, unit what);
+
+    bool accept(const boost::beast::http::response_header<>& header);
+    error_code write(std::string_view data);
+    error_code finish();
+    std::string failure() const;
 
     // The answer without the streamed members' elements (each is an empty object or array).
     boost::json::value take_rest();
@@ -103,8 +140,8 @@ public:
         static constexpr std::size_t max_key_size = std::size_t(-1);
         static constexpr std::size_t max_string_size = std::size_t(-1);
 
-        explicit handler(json_dump_sink& s);
-        json_dump_sink& sink;
+        explicit handler(json_dump_parser& s);
+        json_dump_parser& sink;
 
         bool on_document_begin(error_code&) { return true; }
         bool on_document_end(error_code&) { return true; }

@@ -258,21 +258,25 @@ public:
 
     void begin(std::string_view) override
     {
-        value_ = person{};
+        // Made here, not with the request: a queued call holds no person yet.
+        if (value_)
+            *value_ = person{};
+        else
+            value_ = std::make_unique<person>();
         has_bugzilla_email_ = false;
         complete_ = false;
     }
 
     bool field(const json_dump_sink::field& f) override
     {
-        has_bugzilla_email_ |= read_person_member(value_, f.name, value_view{f.value, f.string});
+        has_bugzilla_email_ |= read_person_member(*value_, f.name, value_view{f.value, f.string});
         return true;
     }
 
     error_code end(std::string_view, std::string&) override
     {
         if (!has_bugzilla_email_)
-            value_.bugzilla_email = value_.email;
+            value_->bugzilla_email = value_->email;
         complete_ = true;
         return {};
     }
@@ -292,12 +296,12 @@ public:
     {
         if (const auto* top = answer.if_object()) {
             if (const auto* a = top->if_contains("approved"))
-                value_.approved_memberships = groups_in(a);
+                value_->approved_memberships = groups_in(a);
             if (const auto* u = top->if_contains("unapproved"))
-                value_.unapproved_memberships = groups_in(u);
+                value_->unapproved_memberships = groups_in(u);
         }
-        value_.raw = fedora::detail::record_access::from_text(std::move(body_), &person_of_answer);
-        out = std::move(value_);
+        value_->raw = fedora::detail::record_access::from_text(std::move(body_), &person_of_answer);
+        out = std::move(*value_);
         complete_ = false;
     }
 
@@ -308,7 +312,7 @@ private:
         return person ? std::move(*person) : json::object();
     }
 
-    person value_;
+    std::unique_ptr<person> value_;  // complete() only when begin() made it
     std::string body_;
     bool has_bugzilla_email_ = false;
     bool complete_ = false;
