@@ -20,27 +20,19 @@
 
 namespace fedora::detail {
 
-// `ex`, with an io_context's plain executor held in place. Asio 1.81 holds an
-// any_io_executor converted to an any_completion_executor (a coroutine's executor, or the
-// client's: the common case) in a reference-counted allocation; every copy, work guard
-// and property through it then costs an atomic count or another allocation, a dozen of
-// each per call.
-inline boost::asio::any_completion_executor held_in_place(boost::asio::any_completion_executor ex) noexcept
-{
-    namespace asio = boost::asio;
-    if (const auto* io = ex.target<asio::io_context::executor_type>())
-        return asio::any_completion_executor(std::nothrow, *io);  // fits in place: no allocation
-    return ex;
-}
-
+// `ex` as an any_completion_executor, an io_context's plain executor behind it held in
+// place. Asio 1.81 holds an any_io_executor converted to an any_completion_executor (a
+// coroutine's executor, or the client's: the common case) in a reference-counted
+// allocation; every copy, work guard and property through it then costs an atomic count or
+// another allocation, a dozen of each per call. `Executor`: any_io_executor or
+// any_completion_executor.
 template <class Executor>
-boost::asio::any_completion_executor as_completion_executor(const Executor& ex)
+boost::asio::any_completion_executor held_in_place(Executor ex)
 {
     namespace asio = boost::asio;
-    if constexpr (std::is_same_v<Executor, asio::any_io_executor>)
-        if (const auto* io = ex.template target<asio::io_context::executor_type>())
-            return asio::any_completion_executor(std::nothrow, *io);
-    return asio::any_completion_executor(ex);
+    if (const auto* io = ex.template target<asio::io_context::executor_type>())
+        return asio::any_completion_executor(std::nothrow, *io);  // fits in place: no allocation
+    return asio::any_completion_executor(std::move(ex));
 }
 
 // The executor associated with `h`, or `fallback`, with allocation failures reported as
@@ -53,7 +45,7 @@ boost::asio::any_completion_executor as_completion_executor(const Executor& ex)
 template <class Handler, class Executor>
 auto associated_executor_checked(const Handler& h, const Executor& fallback)
 {
-    const boost::asio::any_completion_executor candidate = as_completion_executor(fallback);
+    const boost::asio::any_completion_executor candidate = held_in_place(fallback);
     auto ex = boost::asio::get_associated_executor(h, candidate);
     if constexpr (std::is_constructible_v<bool, decltype(ex)>)
         if (!static_cast<bool>(ex))
