@@ -104,8 +104,6 @@ json_dump_parser::json_dump_parser(std::span<const std::string_view> members, co
       wants_body_(reader_->wants_body()),
       parser_(dump_options(), *this)
 {
-    if (members_.size() > 32)
-        throw std::invalid_argument("json_dump_sink: at most 32 streamed members");
 }
 
 json_dump_sink::json_dump_sink(std::span<const std::string_view> members, container kind,

@@ -111,7 +111,8 @@ private:
     std::unique_ptr<json_dump_parser> parser_;
 };
 
-// What json_dump_sink does once an answer arrives (it forwards to this).
+// What json_dump_sink does once an answer arrives: its calls are forwarded here, as are
+// its arguments (already checked).
 class json_dump_parser
 {
 public:
@@ -127,10 +128,7 @@ public:
     error_code write(std::string_view data);
     error_code finish();
     std::string failure() const;
-
-    // The answer without the streamed members' elements (each is an empty object or array).
     boost::json::value take_rest();
-    // The body so far if the reader wants_body() (else ""): for a failure's snippet.
     const std::string& body() const { return body_; }
 
     struct handler
