@@ -1473,13 +1473,14 @@ void after_acquired(std::unique_ptr<call>& c)
     });
 }
 
+// Over TLS a body up to this size is written in the head's buffer (see exchange).
+constexpr std::size_t tls_body_in_head_limit = 8 * 1024;
+
 // The request's head and body as one buffer sequence, for a TLS stream. Not a
 // std::array: Asio writes a two-buffer array with an op of its own that, once the head is
 // written, hands the stream an empty first buffer and then the body. Beast's flat_stream
 // then writes only that empty buffer, and the write completed with the body unsent (a
 // request over 16 KB waited for its deadline). Asio's general op skips written buffers.
-constexpr std::size_t tls_body_in_head_limit = 8 * 1024;
-
 struct head_and_body
 {
     std::array<asio::const_buffer, 2> buffers;
