@@ -137,23 +137,24 @@ TEST_CASE("answers: typed results, python-fedora's soft failures")
         near += "}";
         exact += "}";
 
+        // The string members, each named as its field is.
+        const std::pair<std::string fas::person::*, std::string> strings[] = {
+            {&fas::person::username, "username"},   {&fas::person::email, "email"},
+            {&fas::person::human_name, "human_name"}, {&fas::person::status, "status"},
+            {&fas::person::locale, "locale"},       {&fas::person::ircnick, "ircnick"},
+            {&fas::person::ssh_key, "ssh_key"},     {&fas::person::creation, "creation"},
+            {&fas::person::password, "password"},   {&fas::person::timezone, "timezone"},
+            {&fas::person::gpg_keyid, "gpg_keyid"}, {&fas::person::bugzilla_email, "bugzilla_email"}};
+
         ops::person_by_id::result_type none, all;
         auto a = answer(near);
         REQUIRE(!ops::person_by_id{42}.parse(a, none));
         REQUIRE(none);
         CHECK(none->id == 0);
-        CHECK(none->username.empty());
-        CHECK(none->email.empty());
-        CHECK(none->human_name.empty());
-        CHECK(none->status.empty());
-        CHECK(none->locale.empty());
-        CHECK(none->ircnick.empty());
-        CHECK(none->ssh_key.empty());
-        CHECK(none->creation.empty());
-        CHECK(none->password.empty());
-        CHECK(none->timezone.empty());
-        CHECK(none->gpg_keyid.empty());
-        CHECK(none->bugzilla_email.empty());
+        for (const auto& [member, name] : strings) {
+            CAPTURE(name);
+            CHECK((*none).*member == "");
+        }
         CHECK_FALSE(none->privacy);
         CHECK(none->roles.empty());
         CHECK(none->approved_memberships.empty());
@@ -163,18 +164,10 @@ TEST_CASE("answers: typed results, python-fedora's soft failures")
         REQUIRE(!ops::person_by_id{42}.parse(b, all));
         REQUIRE(all);
         CHECK(all->id == 42);
-        CHECK(all->username == "username-value");
-        CHECK(all->email == "email-value");
-        CHECK(all->human_name == "human_name-value");
-        CHECK(all->status == "status-value");
-        CHECK(all->locale == "locale-value");
-        CHECK(all->ircnick == "ircnick-value");
-        CHECK(all->ssh_key == "ssh_key-value");
-        CHECK(all->creation == "creation-value");
-        CHECK(all->password == "password-value");
-        CHECK(all->timezone == "timezone-value");
-        CHECK(all->gpg_keyid == "gpg_keyid-value");
-        CHECK(all->bugzilla_email == "bugzilla_email-value");
+        for (const auto& [member, name] : strings) {
+            CAPTURE(name);
+            CHECK((*all).*member == name + "-value");
+        }
         CHECK(all->privacy);
         CHECK(all->roles.size() == 1);
         CHECK(all->approved_memberships.size() == 1);
