@@ -94,6 +94,8 @@ http::request base_request(const bodhi_core& core, bhttp::verb method, boost::ur
     r.timeout = core.params.timeout;
     r.max_redirects = 0;
     r.safe_to_repeat = false;
+    // All the adapters read of an answer's header (the transport keeps Location itself).
+    r.response_fields = http::field_set{bhttp::field::set_cookie};
     return r;
 }
 

@@ -60,6 +60,11 @@ std::string snippet(std::string_view body)
     return mask_secrets(body.substr(0, 1024));
 }
 
+// All an answer's handling reads of its header: the session cookie, and the type and
+// length that json_dump_sink::accept looks at. The transport keeps what it reads itself.
+constexpr http::field_set fas_reads{bhttp::field::set_cookie, bhttp::field::content_type,
+                                    bhttp::field::content_length};
+
 // The FAS session an answer set: the last tg-visit of its Set-Cookie headers, wherever they
 // stand among the other headers (a lookup by name would find the first and then follow
 // the fields in the order received), found by the parsed name without comparing strings.
@@ -210,6 +215,7 @@ error_code build_http_request(const fas_core& core, const operation_request& req
         out.retry = core.params.read_retry;
     out.timeout = core.params.timeout;
     out.sink = req.sink;
+    out.response_fields = fas_reads;
     return {};
 }
 
@@ -379,6 +385,7 @@ void send_fas(std::shared_ptr<fas_core> core, http::request&& hreq, std::string 
                 get.safe_to_repeat = true;  // reading the page the write led to
                 get.timeout = core->params.timeout;
                 get.sink = sink;
+                get.response_fields = fas_reads;
                 auto c = core;
                 send_fas(std::move(c), std::move(get), std::move(session), redirects_left - 1, true,
                          std::move(sink), std::move(h));

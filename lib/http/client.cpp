@@ -806,7 +806,64 @@ struct exchange_outcome
     std::uint64_t bytes_sent = 0;
 };
 
-using response_parser = bhttp::response_parser<received_body>;
+// Beast's response parser, but storing only the header fields someone reads: each stored
+// field is an allocation, a tree insert and a free, and a server sends a dozen of them
+// (nginx nine for a static file) where an operation reads one or two. What Beast reads
+// for itself (framing, Connection) it reads before a field is stored or dropped.
+class response_parser final : public bhttp::basic_parser<false>
+{
+public:
+    using message_type = bhttp::response<received_body>;
+
+    // kept: null keeps all; else it outlives the parser (it is the call's request's).
+    explicit response_parser(const field_set* kept) : kept_(kept) {}
+    response_parser(const response_parser&) = delete;
+    response_parser& operator=(const response_parser&) = delete;
+
+    message_type& get() noexcept { return m_; }
+    message_type release() { return std::move(m_); }
+
+private:
+    // The fields the transport itself reads, whatever the request keeps.
+    static constexpr field_set transport_reads{bhttp::field::content_encoding, bhttp::field::location,
+                                               bhttp::field::retry_after};
+
+    void on_request_impl(verb, beast::string_view, beast::string_view, int, error_code& ec) override
+    {
+        ec = bhttp::error::bad_method;  // a response parser meets no request line
+    }
+    void on_response_impl(int code, beast::string_view reason, int version, error_code&) override
+    {
+        m_.result(code);
+        m_.version(version);
+        m_.reason(reason);
+    }
+    void on_field_impl(bhttp::field name, beast::string_view name_string, beast::string_view value,
+                       error_code&) override
+    {
+        if (!kept_ || kept_->contains(name) || transport_reads.contains(name))
+            m_.insert(name, name_string, value);
+    }
+    void on_header_impl(error_code& ec) override { ec = {}; }
+    void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code& ec) override
+    {
+        rd_.init(length, ec);
+    }
+    std::size_t on_body_impl(beast::string_view body, error_code& ec) override
+    {
+        return rd_.put(asio::buffer(body.data(), body.size()), ec);
+    }
+    void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
+    std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, error_code& ec) override
+    {
+        return rd_.put(asio::buffer(body.data(), body.size()), ec);
+    }
+    void on_finish_impl(error_code& ec) override { rd_.finish(ec); }
+
+    message_type m_;
+    received_body::reader rd_{m_.base(), m_.body()};
+    const field_set* kept_;
+};
 
 constexpr std::size_t read_size = 16 * 1024;
 constexpr std::size_t streamed_read_size = 64 * 1024;  // Beast's largest read
@@ -1178,7 +1235,7 @@ struct call
     void make_parser(std::optional<response_parser>& p) const
     {
         const std::uint64_t body_limit = req.body_limit ? req.body_limit : params.body_limit;
-        p.emplace();
+        p.emplace(req.response_fields ? &*req.response_fields : nullptr);
         p->header_limit(static_cast<std::uint32_t>(params.header_limit));
         p->body_limit(body_limit);
         p->get().body().sink = req.sink.get();

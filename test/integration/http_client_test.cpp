@@ -161,6 +161,55 @@ TEST_CASE("the headers the transport adds: framing, Host, User-Agent, keep-alive
     }
 }
 
+TEST_CASE("response_fields: the fields asked for and those the transport reads are kept, the rest dropped")
+{
+    static_assert(!http::field_set{bhttp::field::unknown}.contains(bhttp::field::unknown));
+    static_assert(http::field_set{bhttp::field::xref}.contains(bhttp::field::xref));
+    static_assert(!http::field_set{bhttp::field::a_im}.contains(bhttp::field::accept));
+
+    auto server = start_echo_server();
+    asio::io_context ioc;
+    http::client client(ioc.get_executor());
+    auto names = [](const http::response& r) {
+        std::vector<std::string> out;
+        for (const auto& f : r.message)
+            out.emplace_back(f.name_string());
+        return out;
+    };
+    auto values = [](const http::response& r, bhttp::field f) {
+        std::vector<std::string> out;
+        for (auto [it, end] = r.message.equal_range(f); it != end; ++it)
+            out.emplace_back(it->value());
+        return out;
+    };
+
+    auto all = send_one(ioc, client, get(server->origin() + "/headers"));
+    REQUIRE(!all.ec);
+    CHECK(all.resp.message[bhttp::field::cache_control] == "no-store");
+    CHECK(all.resp.message["X-Custom"] == "custom");
+    CHECK(all.resp.message[bhttp::field::content_type] == "application/json");
+    CHECK(all.resp.message[bhttp::field::content_length] == "2");
+
+    auto req = get(server->origin() + "/headers");
+    req.response_fields = http::field_set{bhttp::field::set_cookie};
+    auto some = send_one(ioc, client, std::move(req));
+    REQUIRE(!some.ec);
+    CHECK(some.resp.status() == 200);
+    CHECK(some.resp.body() == "{}");
+    CHECK(values(some.resp, bhttp::field::set_cookie) == std::vector<std::string>{"a=1; Path=/", "b=2; Path=/"});
+    CHECK(some.resp.message[bhttp::field::retry_after] == "7");
+    CHECK(some.resp.message[bhttp::field::location] == "/elsewhere");
+    CHECK(some.resp.message[bhttp::field::content_encoding] == "identity");
+    CHECK(names(some.resp) == std::vector<std::string>{"Set-Cookie", "Set-Cookie", "Retry-After", "Location",
+                                                       "Content-Encoding"});
+    // The framing was read though Content-Length was not kept: the connection carried both.
+    const auto stats = client.stats();
+    REQUIRE(stats.origins.size() == 1);
+    CHECK(stats.origins.at(0).idle == 1);
+    CHECK(stats.origins.at(0).opened == 1);
+    CHECK(stats.origins.at(0).reused == 1);
+}
+
 TEST_CASE("1,000 sequential-and-concurrent requests share a pool of 8")
 {
     auto server = start_echo_server();

@@ -27,7 +27,8 @@ using namespace std::chrono_literals;
 
 // /echo: the request as JSON. /status/N: that status. /redirect?to=URL&code=N: a redirect.
 // /loop: redirects to itself.
-// /bytes/N: N bytes of body. /header/N: a header of N bytes.
+// /bytes/N: N bytes of body. /header/N: a header of N bytes. /headers: a 200 with Set-Cookie
+// twice, among other fields.
 class echo_app final : public fedora::emulator::application
 {
 public:
@@ -49,6 +50,15 @@ public:
             res.set(bhttp::field::location, "/loop");
         } else if (path.rfind("/bytes/", 0) == 0) {
             res.body() = std::string(std::stoul(path.substr(7)), 'b');
+        } else if (path == "/headers") {
+            res.set(bhttp::field::cache_control, "no-store");
+            res.insert(bhttp::field::set_cookie, "a=1; Path=/");
+            res.set("X-Custom", "custom");
+            res.insert(bhttp::field::set_cookie, "b=2; Path=/");
+            res.set(bhttp::field::retry_after, "7");
+            res.set(bhttp::field::location, "/elsewhere");
+            res.set(bhttp::field::content_encoding, "identity");
+            res.body() = "{}";
         } else if (path.rfind("/header/", 0) == 0) {
             res.set("X-Big", std::string(std::stoul(path.substr(8)), 'h'));
         } else {

@@ -18,15 +18,18 @@
 #include <fedora/error.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/beast/http/field.hpp>
 #include <boost/beast/http/fields.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <boost/url/url.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +40,33 @@ namespace fedora::http {
 using verb = boost::beast::http::verb;
 using fields = boost::beast::http::fields;
 using duration = std::chrono::steady_clock::duration;
+
+// Header fields by name, as Beast enumerates them; a name Beast does not know is in no set.
+class field_set
+{
+public:
+    using field = boost::beast::http::field;
+
+    constexpr field_set() = default;
+    constexpr field_set(std::initializer_list<field> names)
+    {
+        for (field f : names)
+            insert(f);
+    }
+    constexpr void insert(field f) noexcept
+    {
+        if (f != field::unknown)
+            bits_[index(f) / 64] |= std::uint64_t{1} << index(f) % 64;
+    }
+    constexpr bool contains(field f) const noexcept
+    {
+        return f != field::unknown && (bits_[index(f) / 64] >> index(f) % 64 & 1);
+    }
+
+private:
+    static constexpr std::size_t index(field f) noexcept { return static_cast<std::size_t>(f); }
+    std::array<std::uint64_t, (static_cast<std::size_t>(field::xref) + 64) / 64> bits_{};
+};
 
 // Repeats a call that is safe to repeat after a transient failure (connection failure
 // before any answer, 502/503/504, 429), with truncated exponential backoff and full jitter,
@@ -87,6 +117,10 @@ struct request
     bool safe_to_repeat = false;
     // Set: the body of an accepted response goes there, and response::body() stays empty.
     std::shared_ptr<body_sink> sink;
+    // Set: response::message keeps only these header fields, and those the transport reads
+    // itself (Content-Encoding, Location, Retry-After). Each kept field is an allocation;
+    // an operation that reads two of the dozen a server sends saves the rest. Unset: all.
+    std::optional<field_set> response_fields;
 };
 
 struct response
