@@ -124,7 +124,7 @@ error_code read_fas_answer(http::response& resp, raw_reply& out, json_dump_sink*
     json::parse_options opt;
     opt.max_depth = 64;
     if (resp.body_streamed && sink) {
-        out.body = sink->take_rest();
+        fedora::detail::json_read::adopt(out.body, sink->take_rest());
         out.streamed = true;
     } else {
         // One arena per answer: the DOM's few dozen nodes and strings are bump-allocated

@@ -1,5 +1,6 @@
 // The streaming reader of FAS dumps: elements handed over one at a time whatever way the
 // body is cut into pieces, the rest of the answer kept, bad input refused.
+#include "../../lib/fas/core.hpp"
 #include "../../lib/fas/json_dump_sink.hpp"
 
 #include <fedora/fas/operations.hpp>
@@ -455,6 +456,26 @@ fedora::error_code stream_answer(const Op& op, const std::string& doc, std::size
 }
 
 } // namespace
+
+TEST_CASE("read_fas_answer takes a streamed answer's rest over with the arena it was built in")
+{
+    auto reader = std::make_shared<collecting_reader>();
+    json_dump_sink sink(data_member, json_dump_sink::container::object, reader);
+    REQUIRE(sink.accept(json_header()));
+    REQUIRE(!sink.write(dump));
+    REQUIRE(!sink.finish());
+    fedora::http::response resp;
+    resp.message.result(200);
+    resp.body_streamed = true;
+    fedora::fas::raw_reply r;
+    REQUIRE(!fedora::fas::detail::read_fas_answer(resp, r, &sink));
+    CHECK(r.streamed);
+    json::object want = json::parse(dump).as_object();
+    want["data"] = json::object();  // emptied of the elements the reader took
+    CHECK(r.body == want);
+    // Moved into the reply, not copied node by node into the default heap.
+    CHECK(r.body.storage().get() != json::storage_ptr().get());
+}
 
 TEST_CASE("people_by_key streamed reads every entry as the whole-body parse does, and keeps each record as text")
 {
