@@ -1028,6 +1028,7 @@ struct call
     bool initiating = false;  // an operation is being started (see `resume`)
     call_op_slot op_slot;     // for the operations `resume` waits on
     bool went_async = false;  // the initiating function has returned
+    bool write_cancelled = false;  // cancelled while the write waited in the queue
 
     asio::cancellation_slot own_slot() const noexcept
     {
@@ -1545,6 +1546,12 @@ struct head_and_body
     const asio::const_buffer* end() const noexcept { return buffers.data() + buffers.size(); }
 };
 
+struct cancel_queued_write
+{
+    call* c;
+    void operator()(asio::cancellation_type) const noexcept { c->write_cancelled = true; }
+};
+
 void exchange(std::unique_ptr<call>& c)
 {
     c->before_exchange();
@@ -1557,14 +1564,31 @@ void exchange(std::unique_ptr<call>& c)
     const bool body_in_head = c->conn->secure && c->breq.body().size() <= tls_body_in_head_limit;
     if (body_in_head)
         head += c->breq.body();
+    // The write starts from the executor's queue, not from here. Answers come in batches
+    // (one reactor wake-up, many connections ready), and each completion may start its
+    // caller's next request. Written at once, each request found the server asleep and
+    // woke it anew, which on this VM cost more than a request (perf: 15-23% of the
+    // client's CPU in the wake-up's pvm_irq_enable at 64 connections). Queued, the
+    // batch's requests go out back to back once its answers are handled, and the server
+    // takes them in one wake-up: 11% less CPU per call, at the cost of one post.
+    // No operation holds the call's cancellation slot while the write is queued: a
+    // cancellation then is kept here and honoured when the write would start.
+    c->write_cancelled = false;
+    if (auto slot = c->own_slot(); slot.is_connected())
+        slot.template emplace<cancel_queued_write>(c.get());
     wait_for(c, waiting_for::write, [p = c.get(), body_in_head](resume&& r) {
-        const asio::const_buffer head = asio::buffer(p->conn->request_head), body = asio::buffer(p->breq.body());
-        if (body_in_head)
-            asio::async_write(*p->conn->secure, head, std::move(r));
-        else if (p->conn->secure)
-            asio::async_write(*p->conn->secure, head_and_body{{head, body}}, std::move(r));
-        else
-            asio::async_write(*p->conn->plain, std::array<asio::const_buffer, 2>{head, body}, std::move(r));
+        asio::post(p->ex, [p, body_in_head, r = std::move(r)]() mutable {
+            if (p->write_cancelled)
+                return std::move(r)(asio::error::operation_aborted, 0);
+            // The write's operation takes the slot over.
+            const asio::const_buffer head = asio::buffer(p->conn->request_head), body = asio::buffer(p->breq.body());
+            if (body_in_head)
+                asio::async_write(*p->conn->secure, head, std::move(r));
+            else if (p->conn->secure)
+                asio::async_write(*p->conn->secure, head_and_body{{head, body}}, std::move(r));
+            else
+                asio::async_write(*p->conn->plain, std::array<asio::const_buffer, 2>{head, body}, std::move(r));
+        });
     });
 }
 

@@ -399,6 +399,36 @@ TEST_CASE("cancellation at random stages: one completion each, cancelled connect
     CHECK(ps.in_use == 0);
 }
 
+TEST_CASE("a cancellation while the request waits in the executor's queue to be written: cancelled, never sent")
+{
+    // The write starts from the executor's queue (see exchange() in lib/http/client.cpp),
+    // where no operation holds the call's cancellation slot. On a kept-alive connection
+    // and an io_context promised to one thread, everything before that runs inside
+    // async_send, so a cancellation emitted right after it lands in that window.
+    auto server = start_echo_server();
+    asio::io_context ioc(1);
+    http::client client(ioc.get_executor());
+    asio::cancellation_signal signal;
+    std::optional<fedora::error_code> second;
+    std::string message;
+    run(ioc, [&]() -> asio::awaitable<void> {
+        auto first = co_await client.async_send(get(server->origin() + "/echo?n=1"), asio::use_awaitable);
+        CHECK(first.status() == 200);
+        client.async_send(get(server->origin() + "/echo?n=2"),
+                          asio::bind_cancellation_slot(signal.slot(), [&](fedora::error_code ec, http::response r) {
+                              second = ec;
+                              message = r.diag.message;
+                          }));
+        signal.emit(asio::cancellation_type::terminal);
+    });
+    REQUIRE(second.has_value());
+    CHECK(*second == errc::cancelled);
+    CHECK(message == "cancelled during the exchange");
+    settle();
+    CHECK(server->stats().requests_total == 1);
+    CHECK(client.stats().origins.at(0).idle == 0);  // a cancelled call's connection is closed
+}
+
 TEST_CASE("a kept-alive connection the server closed")
 {
     asio::io_context ioc(concurrency_hint_both_ways());
