@@ -1567,12 +1567,11 @@ void exchange(std::unique_ptr<call>& c)
     // The write starts from the executor's queue, not from here. Answers come in batches
     // (one reactor wake-up, many connections ready), and each completion may start its
     // caller's next request. Written at once, each request found the server asleep and
-    // woke it anew, which on this VM cost more than a request (perf: 15-23% of the
-    // client's CPU in the wake-up's pvm_irq_enable at 64 connections). Queued, the
-    // batch's requests go out back to back once its answers are handled, and the server
-    // takes them in one wake-up: 11% less CPU per call, at the cost of one post.
-    // No operation holds the call's cancellation slot while the write is queued: a
-    // cancellation then is kept here and honoured when the write would start.
+    // woke it anew, and the sender pays for the wake-up (perf at 64 connections: 15-23%
+    // of the client's CPU). Queued, a batch's requests go out back to back after its
+    // answers, and the server wakes once for them all.
+    // While the write is queued no operation holds the call's cancellation slot: a
+    // cancellation meanwhile is kept here and honoured when the write would start.
     c->write_cancelled = false;
     if (auto slot = c->own_slot(); slot.is_connected())
         slot.template emplace<cancel_queued_write>(c.get());
