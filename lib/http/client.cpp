@@ -1548,6 +1548,7 @@ struct head_and_body
 
 struct cancel_queued_write
 {
+    explicit cancel_queued_write(call* queued) noexcept : c(queued) {}
     call* c;
     void operator()(asio::cancellation_type) const noexcept { c->write_cancelled = true; }
 };
