@@ -27,18 +27,8 @@ void adopt(T& target, T&& source) noexcept
 
 // The readers below take the value itself (null when missing), for parsers that walk an
 // object's members once instead of looking each field up by its key.
-inline std::string str_of(const boost::json::value* v)
-{
-    if (!v || v->is_null())
-        return {};
-    if (v->is_string())
-        return std::string(v->get_string());
-    return boost::json::serialize(*v);
-}
-
-inline std::string str(const boost::json::object& o, std::string_view key) { return str_of(o.if_contains(key)); }
-
-// str_of into `target`, in the memory it has: no temporary string per field.
+// A value as text: "" when missing or null, a string as it is, anything else as JSON.
+// Assigned into `target`, in the memory it has: no temporary string per field.
 inline void assign_str(std::string& target, const boost::json::value* v)
 {
     if (!v || v->is_null())
@@ -48,6 +38,15 @@ inline void assign_str(std::string& target, const boost::json::value* v)
     else
         target = boost::json::serialize(*v);
 }
+
+inline std::string str_of(const boost::json::value* v)
+{
+    std::string s;
+    assign_str(s, v);
+    return s;
+}
+
+inline std::string str(const boost::json::object& o, std::string_view key) { return str_of(o.if_contains(key)); }
 
 // A number sent as a string ("42").
 inline std::optional<std::int64_t> num_in_text(std::string_view s)
@@ -110,14 +109,19 @@ inline value_view view_of(const boost::json::value& v)
     return {&v, {}};
 }
 
-inline std::string str_of(const value_view& v) { return v.value ? str_of(v.value) : std::string(v.string); }
-
 inline void assign_str(std::string& target, const value_view& v)
 {
     if (v.value)
         assign_str(target, v.value);
     else
         target.assign(v.string);
+}
+
+inline std::string str_of(const value_view& v)
+{
+    std::string s;
+    assign_str(s, v);
+    return s;
 }
 
 inline std::optional<std::int64_t> opt_num_of(const value_view& v)
